@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import type { DelegateInput } from './types.js';
+
+/** A validated goal, with defaults applied. */
+export interface ValidGoal {
+  goal: string;
+  context?: string;
+  toolsets: Record<string, string>;
+  maxIterations: number;
+  timeoutMs: number;
+  metadata?: Record<string, unknown>;
+}
+
+const inputSchema = z
+  .object({
+    goal: z.string(),
+    context: z.string().optional(),
+    toolsets: z.array(z.string()).optional(),
+    maxIterations: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .loose();
+
+/** Validates `delegate` input where it enters; the rest of the engine trusts it. */
+export function validateGoal(input: DelegateInput, options: ResolvedOptions): ValidGoal {
+  if (input === null || typeof input !== 'object') throw new InvalidInputError('input', 'expected an object');
+  const parsed = inputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidInputError(issue.path.join('.') || 'input', issue.message);
+  }
+  const { limits } = options;
+  const data = parsed.data;
+  if (data.goal.trim() === '') throw new InvalidInputError('goal', 'must not be blank');
+  if (data.goal.length > limits.maxGoalChars) {
+    throw new InvalidInputError(
+      'goal',
+      `is ${data.goal.length} characters; the limit is ${limits.maxGoalChars}`,
+    );
+  }
+  if (data.context !== undefined && data.context.length > limits.maxContextChars) {
+    throw new InvalidInputError(
+      'context',
+      `is ${data.context.length} characters; the limit is ${limits.maxContextChars}`,
+    );
+  }
+  if (data.maxIterations !== undefined && data.maxIterations > limits.maxIterations) {
+    throw new InvalidInputError(
+      'maxIterations',
+      `must be at most ${limits.maxIterations}, got ${data.maxIterations}`,
+    );
+  }
+  if (data.timeoutMs !== undefined && data.timeoutMs > limits.maxTimeoutMs) {
+    throw new InvalidInputError('timeoutMs', `must be at most ${limits.maxTimeoutMs}, got ${data.timeoutMs}`);
+  }
+  const toolsets: Record<string, string> = {};
+  for (const name of data.toolsets ?? Object.keys(options.toolsets)) {
+    const specifier = Object.hasOwn(options.toolsets, name) ? options.toolsets[name] : undefined;
+    if (specifier === undefined) {
+      const allowed = Object.keys(options.toolsets).join(', ') || 'none';
+      throw new InvalidInputError('toolsets', `unknown toolset "${name.slice(0, 64)}"; allowed: ${allowed}`);
+    }
+    toolsets[name] = specifier;
+  }
+  if (data.metadata !== undefined) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data.metadata);
+    } catch {
+      throw new InvalidInputError('metadata', 'must be JSON-serialisable');
+    }
+    if (json !== undefined && json.length > limits.maxMetadataChars) {
+      throw new InvalidInputError(
+        'metadata',
+        `is ${json.length} JSON characters; the limit is ${limits.maxMetadataChars}`,
+      );
+    }
+  }
+  const valid: ValidGoal = {
+    goal: data.goal,
+    toolsets,
+    maxIterations: data.maxIterations ?? limits.defaultMaxIterations,
+    timeoutMs: data.timeoutMs ?? limits.defaultTimeoutMs,
+  };
+  if (data.context !== undefined) valid.context = data.context;
+  // A structured clone detaches the host's object, so later mutations by the host do not leak into snapshots.
+  if (data.metadata !== undefined) valid.metadata = structuredClone(data.metadata);
+  return valid;
+}

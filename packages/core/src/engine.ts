@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import {
+  CONTROL,
+  ERROR_CODES,
+  type ErrorCode,
+  STOP_CANCEL,
+  STOP_TIMEOUT,
+  type TaskOutcome,
+  type TaskPayload,
+  type WorkerMessage,
+} from '@errand/worker';
+import type { Piscina } from 'piscina';
+import { CompletionFeed } from './completion-feed.js';
+import { validateGoal } from './delegate-input.js';
+import { InvalidInputError, LimitExceededError, ShuttingDownError, TaskFinishedError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { createPool } from './pool.js';
+import { Task, type TaskEnd } from './task.js';
+import { TaskRegistry } from './task-registry.js';
+import type { DelegateInput, SteerReceipt, SupervisorEvents } from './types.js';
+
+type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
+
+/**
+ * The engine behind `Supervisor` and `Session`: dispatch, the worker port, stop (cancel and timeout) and
+ * settling. Everything here runs on the host's main thread, so every path is O(1) bookkeeping.
+ */
+export class Engine {
+  readonly options: ResolvedOptions;
+  readonly registry: TaskRegistry;
+  readonly completions = new CompletionFeed();
+  readonly #pool: Piscina;
+  readonly #emit: Emit;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedOptions, emit: Emit) {
+    this.options = options;
+    this.registry = new TaskRegistry(options.limits.retainFinished);
+    this.#emit = emit;
+    this.#pool = createPool(options);
+    // Without a listener an 'error' event would crash the host; a worker that fails outside a task is news,
+    // not a reason to die.
+    this.#pool.on('error', (error: Error) => emit('worker-error', error));
+  }
+
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Registers and dispatches a goal. Returns its id synchronously; never waits on the pool. */
+  delegate(sessionId: string, input: DelegateInput): string {
+    if (this.#closing) throw new ShuttingDownError();
+    const goal = validateGoal(input, this.options);
+    const { limits } = this.options;
+    const unfinished = this.registry.unfinished(sessionId);
+    if (unfinished >= limits.maxTasksPerSession) {
+      throw new LimitExceededError(
+        'maxTasksPerSession',
+        limits.maxTasksPerSession,
+        `session already has ${unfinished} unfinished tasks (limit maxTasksPerSession = ${limits.maxTasksPerSession}); collect or cancel some first`,
+      );
+    }
+    if (this.registry.queued >= limits.maxQueued) {
+      throw new LimitExceededError(
+        'maxQueued',
+        limits.maxQueued,
+        `${this.registry.queued} tasks are already waiting for a thread (limit maxQueued = ${limits.maxQueued})`,
+      );
+    }
+    const task = new Task(randomUUID(), sessionId, goal, limits.outputLines, limits.outputLineChars);
+    this.registry.add(task);
+    this.registry.queued += 1;
+    this.#dispatch(task);
+    return task.id;
+  }
+
+  steer(sessionId: string, id: string, text: unknown): SteerReceipt {
+    const task = this.registry.get(sessionId, id);
+    const { maxSteerChars, maxPendingSteers } = this.options.limits;
+    if (typeof text !== 'string' || text.trim() === '')
+      throw new InvalidInputError('message', 'must be a non-blank string');
+    if (text.length > maxSteerChars) {
+      throw new InvalidInputError('message', `is ${text.length} characters; the limit is ${maxSteerChars}`);
+    }
+    if (task.terminal || task.state.stopping)
+      throw new TaskFinishedError(task.id, task.state.stopping ?? task.status);
+    if (task.steering.sent - task.steering.delivered >= maxPendingSteers) {
+      throw new LimitExceededError(
+        'maxPendingSteers',
+        maxPendingSteers,
+        `${maxPendingSteers} steering messages are still waiting for the sub-agent's next step`,
+      );
+    }
+    const seq = ++task.steering.sent;
+    const channel = task.channel!;
+    channel.port.postMessage({ kind: 'steer', seq, text });
+    Atomics.add(channel.control, CONTROL.steerCount, 1);
+    return { taskId: task.id, seq, status: 'queued' };
+  }
+
+  /**
+   * Asks a task to stop. A queued task is dropped from the pool's queue without touching a worker. A running
+   * one is asked cooperatively (shared flag, port message, worker-side AbortSignal), and its worker is
+   * terminated if it has not stopped after `graceMs`. Either way it ends in its stop status.
+   */
+  stop(
+    task: Task,
+    reason: 'cancel' | 'timeout',
+    message: string,
+    graceMs = this.options.limits.cancelGraceMs,
+  ): void {
+    if (task.terminal || task.state.stopping) return;
+    task.stopMessage = message;
+    task.apply({ type: 'stop-request', reason });
+    const channel = task.channel!;
+    if (task.status === 'queued') {
+      channel.abort.abort();
+      this.#finish(task, { status: 'cancelled', exitReason: 'cancelled' });
+      return;
+    }
+    Atomics.store(channel.control, CONTROL.stop, reason === 'timeout' ? STOP_TIMEOUT : STOP_CANCEL);
+    channel.port.postMessage({ kind: 'cancel' });
+    task.graceTimer = setTimeout(() => channel.abort.abort(), graceMs);
+  }
+
+  /** Cancels everything, waits for every task to end, then ends the pool. Idempotent. */
+  close(graceMs = this.options.limits.cancelGraceMs): Promise<void> {
+    this.#closing ??= (async () => {
+      const live = [...this.registry.all()].filter((task) => !task.terminal);
+      for (const task of live) this.stop(task, 'cancel', 'the supervisor is closing', graceMs);
+      await Promise.all(live.map((task) => task.ended()));
+      this.completions.end();
+      await this.#pool.destroy();
+    })();
+    return this.#closing;
+  }
+
+  #dispatch(task: Task): void {
+    const { port1, port2 } = new MessageChannel();
+    const control = new SharedArrayBuffer(CONTROL.length * Int32Array.BYTES_PER_ELEMENT);
+    const abort = new AbortController();
+    task.channel = { port: port1, control: new Int32Array(control), abort };
+    port1.on('message', (message: WorkerMessage) => this.#onMessage(task, message));
+    const { pool, limits } = this.options;
+    const payload: TaskPayload = {
+      taskId: task.id,
+      sessionId: task.sessionId,
+      goal: task.goal.goal,
+      toolsets: task.goal.toolsets,
+      model: this.options.model,
+      maxIterations: task.goal.maxIterations,
+      port: port2,
+      control,
+      batchSize: pool.outputBatchSize,
+      flushMs: pool.outputFlushMs,
+      maxToolResultChars: limits.maxToolResultChars,
+    };
+    if (task.goal.context !== undefined) payload.context = task.goal.context;
+    this.#pool.run(payload, { transferList: [port2], signal: abort.signal }).then(
+      (outcome: unknown) => this.#settle(task, outcome, undefined),
+      (error: unknown) => this.#settle(task, undefined, error),
+    );
+  }
+
+  #onMessage(task: Task, message: WorkerMessage): void {
+    if (task.terminal) return;
+    switch (message.kind) {
+      case 'start': {
+        if (task.status !== 'queued') return;
+        this.registry.queued -= 1;
+        task.startedAt = Date.now();
+        this.#transition(task, { type: 'start' });
+        this.#emit('task-start', task.snapshot(0));
+        const { timeoutMs } = task.goal;
+        task.timeoutTimer = setTimeout(
+          () => this.stop(task, 'timeout', `task ran past its timeout of ${timeoutMs} ms`),
+          timeoutMs,
+        );
+        return;
+      }
+      case 'chunks': {
+        const before = task.output.lineCount;
+        const acks = task.append(message.chunks);
+        this.#emit('task-output', {
+          taskId: task.id,
+          sessionId: task.sessionId,
+          lines: task.output.lineCount - before,
+        });
+        for (const seq of acks)
+          this.#emit('steer-delivered', { taskId: task.id, sessionId: task.sessionId, seq });
+        return;
+      }
+      case 'progress':
+        task.iterations = message.iterations;
+        if (message.lastText !== undefined) task.lastText = message.lastText;
+        if (message.usage) task.usage = message.usage;
+        return;
+    }
+  }
+
+  #settle(task: Task, outcome: unknown, error: unknown): void {
+    if (task.terminal) return;
+    // A task's result can reach us before messages its worker posted just before returning: take them now so
+    // that every chunk the worker emitted is in the buffer before the task turns terminal.
+    const port = task.channel?.port;
+    if (port) {
+      for (let entry = receiveMessageOnPort(port); entry; entry = receiveMessageOnPort(port)) {
+        this.#onMessage(task, entry.message as WorkerMessage);
+      }
+    }
+    this.#finish(task, outcome !== undefined ? endFromOutcome(outcome) : endFromCrash(error));
+  }
+
+  #finish(task: Task, end: TaskEnd): void {
+    if (task.terminal) return;
+    if (task.status === 'queued') this.registry.queued -= 1;
+    task.output.end();
+    const stopping = task.state.stopping;
+    if (stopping) {
+      const timedOut = stopping === 'timed_out';
+      task.exitReason = timedOut ? 'timeout' : 'cancelled';
+      task.error = { code: timedOut ? 'timeout' : 'cancelled', message: task.stopMessage ?? 'stopped' };
+      task.result = end.result ?? task.lastText;
+    } else {
+      task.exitReason = end.exitReason;
+      task.error = end.error;
+      task.result = end.result;
+    }
+    if (end.iterations !== undefined) task.iterations = Math.max(task.iterations, end.iterations);
+    if (end.usage) task.usage = end.usage;
+    task.endedAt = Date.now();
+    clearTimeout(task.timeoutTimer);
+    clearTimeout(task.graceTimer);
+    task.timeoutTimer = task.graceTimer = undefined;
+    task.channel?.port.close();
+    task.channel = undefined;
+    this.#transition(task, { type: 'finish', status: end.status });
+    this.registry.finished(task);
+    const snapshot = task.snapshot(this.options.limits.outputLines);
+    this.#emit('task-end', snapshot);
+    this.completions.push(snapshot);
+  }
+
+  #transition(task: Task, event: Parameters<Task['apply']>[0]): void {
+    const from = task.apply(event);
+    if (from !== task.status) {
+      this.#emit('task-status', {
+        taskId: task.id,
+        sessionId: task.sessionId,
+        from,
+        to: task.status,
+        at: Date.now(),
+      });
+    }
+  }
+}
+
+const STATUSES = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
+const CODES = new Set<string>(ERROR_CODES);
+
+/** The worker's outcome, checked: it crossed a thread, and a malformed one must not corrupt the task. */
+function endFromOutcome(raw: unknown): TaskEnd {
+  const outcome = raw as Partial<TaskOutcome> | null;
+  if (!outcome || typeof outcome !== 'object' || !STATUSES.has(outcome.status as string)) {
+    return {
+      status: 'failed',
+      exitReason: 'crashed',
+      error: { code: 'worker_crashed', message: 'worker returned a malformed outcome' },
+    };
+  }
+  const end: TaskEnd = { status: outcome.status!, exitReason: outcome.exitReason ?? 'error' };
+  if (typeof outcome.result === 'string') end.result = outcome.result;
+  if (outcome.error) {
+    const code = CODES.has(outcome.error.code) ? outcome.error.code : 'worker_crashed';
+    end.error = { code: code as ErrorCode, message: String(outcome.error.message) };
+  }
+  if (typeof outcome.iterations === 'number') end.iterations = outcome.iterations;
+  if (outcome.usage) end.usage = outcome.usage;
+  return end;
+}
+
+/** A rejected Piscina task: the worker exited, threw outside the loop, or ran out of memory. */
+function endFromCrash(error: unknown): TaskEnd {
+  const detail = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = typeof code === 'string' && !detail.includes(code) ? `${code}: ${detail}` : detail;
+  return {
+    status: 'failed',
+    exitReason: 'crashed',
+    error: { code: 'worker_crashed', message: `worker crashed: ${reason}` },
+  };
+}

@@ -1,0 +1,27 @@
+export type { ChunkKind, ErrorCode, ExitReason, ModelSpec, Usage } from '@errand/worker';
+export {
+  ErrandError,
+  InvalidInputError,
+  LimitExceededError,
+  NotFoundError,
+  ShuttingDownError,
+  TaskFinishedError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors.js';
+export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
+export { DEFAULT_LIMITS } from './options.js';
+export { RingBuffer } from './ring-buffer.js';
+export type { CheckOptions, CollectOptions } from './session.js';
+export { Session } from './session.js';
+export { Supervisor } from './supervisor.js';
+export type { TaskEvent, TaskState, TaskStatus } from './task-state.js';
+export { isTerminal, transition } from './task-state.js';
+export type {
+  DelegateInput,
+  OutputLine,
+  SteerReceipt,
+  SupervisorEvents,
+  TaskSnapshot,
+  TaskSummary,
+} from './types.js';

@@ -1,0 +1,169 @@
+import { type ModelSpec, modelSpecSchema } from '@errand/worker';
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+
+/** Bounds on everything a caller or a model can make the engine hold. */
+export interface Limits {
+  /** Longest goal, in characters. @default 20_000 */
+  maxGoalChars: number;
+  /** Longest context, in characters. @default 100_000 */
+  maxContextChars: number;
+  /** Longest steering message, in characters. @default 4_000 */
+  maxSteerChars: number;
+  /** Largest `metadata`, as JSON characters. @default 10_000 */
+  maxMetadataChars: number;
+  /** Unfinished (queued + running) tasks one session may have. @default 16 */
+  maxTasksPerSession: number;
+  /** Tasks waiting for a thread, across the supervisor. @default 1_000 */
+  maxQueued: number;
+  /** Finished tasks kept for `check`/`collect`, across the supervisor; the oldest is evicted first. @default 1_000 */
+  retainFinished: number;
+  /** Model turns per goal when `delegate` does not say. @default 50 */
+  defaultMaxIterations: number;
+  /** Highest `maxIterations` a goal may ask for. @default 1_000 */
+  maxIterations: number;
+  /** Run time per goal when `delegate` does not say (counted from when it starts running). @default 1_800_000 */
+  defaultTimeoutMs: number;
+  /** Highest `timeoutMs` a goal may ask for. @default 86_400_000 */
+  maxTimeoutMs: number;
+  /** How long a cancelled task may take to stop cooperatively before its worker is terminated. @default 2_000 */
+  cancelGraceMs: number;
+  /** Output lines kept per task. @default 200 */
+  outputLines: number;
+  /** Characters kept per output line. @default 500 */
+  outputLineChars: number;
+  /** Steering messages sent but not yet delivered, per task. @default 32 */
+  maxPendingSteers: number;
+  /** Tool results longer than this are cut before the model sees them. @default 20_000 */
+  maxToolResultChars: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxGoalChars: 20_000,
+  maxContextChars: 100_000,
+  maxSteerChars: 4_000,
+  maxMetadataChars: 10_000,
+  maxTasksPerSession: 16,
+  maxQueued: 1_000,
+  retainFinished: 1_000,
+  defaultMaxIterations: 50,
+  maxIterations: 1_000,
+  defaultTimeoutMs: 30 * 60_000,
+  maxTimeoutMs: 24 * 60 * 60_000,
+  cancelGraceMs: 2_000,
+  outputLines: 200,
+  outputLineChars: 500,
+  maxPendingSteers: 32,
+  maxToolResultChars: 20_000,
+});
+
+/** The worker pool. */
+export interface PoolOptions {
+  /**
+   * Agents running at once. Agents mostly wait on their model, so this is not tied to the core count.
+   * Each running agent holds one thread (and its memory) for its whole run.
+   * @default 8
+   */
+  maxThreads?: number;
+  /** Threads kept warm when idle. @default 1 */
+  minThreads?: number;
+  /** How long an idle thread is kept (starting one costs ~27 ms). @default 60_000 */
+  idleTimeoutMs?: number;
+  /** V8 old-generation cap per worker; a task past it ends `failed` with `worker_crashed`. @default 512 */
+  maxOldGenerationSizeMb?: number;
+  /** Output chunks per message from a worker. @default 64 */
+  outputBatchSize?: number;
+  /** Longest a chunk waits in the worker before it is sent. @default 16 */
+  outputFlushMs?: number;
+}
+
+/** Options for `new Supervisor()`. */
+export interface SupervisorOptions {
+  /** The model every goal uses. @example { provider: 'scripted', turns: [{ text: 'done' }] } */
+  model: ModelSpec;
+  /**
+   * The toolsets goals may ask for, by name: module specifiers (absolute path, file URL, or a package name
+   * resolved from `process.cwd()`). This is the allow-list; a goal names toolsets, never modules.
+   */
+  toolsets?: Record<string, string>;
+  /** Overrides for {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>;
+  pool?: PoolOptions;
+}
+
+const count = (max = Number.MAX_SAFE_INTEGER) => z.number().int().positive().max(max);
+const limitsSchema = z
+  .object({
+    maxGoalChars: count(),
+    maxContextChars: count(),
+    maxSteerChars: count(),
+    maxMetadataChars: count(),
+    maxTasksPerSession: count(),
+    maxQueued: count(),
+    retainFinished: count(),
+    defaultMaxIterations: count(),
+    maxIterations: count(),
+    defaultTimeoutMs: count(2 ** 31 - 1),
+    maxTimeoutMs: count(2 ** 31 - 1),
+    cancelGraceMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31 - 1),
+    outputLines: count(100_000),
+    outputLineChars: count(1_000_000),
+    maxPendingSteers: count(),
+    maxToolResultChars: count(),
+  })
+  .partial()
+  .strict();
+
+const poolSchema = z
+  .object({
+    maxThreads: count(1_024),
+    minThreads: z.number().int().nonnegative().max(1_024),
+    idleTimeoutMs: z.number().int().nonnegative(),
+    maxOldGenerationSizeMb: count(),
+    outputBatchSize: count(100_000),
+    outputFlushMs: z.number().int().nonnegative().max(60_000),
+  })
+  .partial()
+  .strict();
+
+const optionsSchema = z.object({
+  model: modelSpecSchema,
+  toolsets: z.record(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/), z.string().min(1)).optional(),
+  limits: limitsSchema.optional(),
+  pool: poolSchema.optional(),
+});
+
+/** Options after validation and defaults. */
+export interface ResolvedOptions {
+  model: ModelSpec;
+  toolsets: Record<string, string>;
+  limits: Limits;
+  pool: Required<PoolOptions>;
+}
+
+export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidInputError(`options.${issue.path.join('.') || '(root)'}`, issue.message);
+  }
+  const limits = { ...DEFAULT_LIMITS, ...stripUndefined(parsed.data.limits ?? {}) } as Limits;
+  const maxThreads = parsed.data.pool?.maxThreads ?? 8;
+  const pool: Required<PoolOptions> = {
+    maxThreads,
+    minThreads: Math.min(parsed.data.pool?.minThreads ?? 1, maxThreads),
+    idleTimeoutMs: parsed.data.pool?.idleTimeoutMs ?? 60_000,
+    maxOldGenerationSizeMb: parsed.data.pool?.maxOldGenerationSizeMb ?? 512,
+    outputBatchSize: parsed.data.pool?.outputBatchSize ?? 64,
+    outputFlushMs: parsed.data.pool?.outputFlushMs ?? 16,
+  };
+  return { model: parsed.data.model, toolsets: parsed.data.toolsets ?? {}, limits, pool };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

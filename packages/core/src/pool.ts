@@ -1,0 +1,24 @@
+import { workerEntryUrl } from '@errand/worker';
+import { Piscina } from 'piscina';
+import type { ResolvedOptions } from './options.js';
+
+/**
+ * The worker pool, with settings measured on Node 20:
+ * - `atomics: 'disabled'`: the default parks idle workers in `Atomics.wait`, so a task's port listeners and
+ *   timers would never run between tasks;
+ * - `concurrentTasksPerWorker: 1`: a hard cancel terminates the whole thread, so it must hold one task only;
+ * - a long `idleTimeout`: a thread costs ~27 ms to start.
+ * Our own limits gate the queue before `run()`; Piscina's `maxQueue` is a backstop at the same size.
+ */
+export function createPool({ pool, limits }: ResolvedOptions): Piscina {
+  return new Piscina({
+    filename: workerEntryUrl.href,
+    maxThreads: pool.maxThreads,
+    minThreads: pool.minThreads,
+    idleTimeout: pool.idleTimeoutMs,
+    maxQueue: limits.maxQueued,
+    concurrentTasksPerWorker: 1,
+    atomics: 'disabled',
+    resourceLimits: { maxOldGenerationSizeMb: pool.maxOldGenerationSizeMb },
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * The bounded tail of a task's output, as lines.
+ *
+ * Text arrives in pieces (model deltas end mid-line), so the last line stays open until a newline closes it.
+ * Each line is cut to `lineChars`; only the last `capacity` closed lines are kept, and `dropped` counts the
+ * rest. Memory is bounded by `capacity × lineChars` whatever is written, and every operation is O(written).
+ */
+export class RingBuffer {
+  readonly capacity: number;
+  readonly lineChars: number;
+  readonly #lines: string[];
+  /** Closed lines ever written; line `i` (0-based) lives at `#lines[i % capacity]` while retained. */
+  #total = 0;
+  #open = '';
+  #openLength = 0;
+
+  constructor(capacity: number, lineChars: number) {
+    this.capacity = capacity;
+    this.lineChars = lineChars;
+    this.#lines = new Array<string>(capacity);
+  }
+
+  /** Closed lines plus the open one, if it has text. */
+  get lineCount(): number {
+    return this.#total + (this.#openLength > 0 ? 1 : 0);
+  }
+
+  /** Closed lines no longer retained. */
+  get dropped(): number {
+    return Math.max(0, this.#total - this.capacity);
+  }
+
+  /** Index of the oldest retained closed line. */
+  get firstIndex(): number {
+    return this.dropped;
+  }
+
+  /** Closed lines ever written (the index the next closed line will get). */
+  get closedCount(): number {
+    return this.#total;
+  }
+
+  /** Appends streamed text: newlines close lines, the remainder stays open. */
+  write(text: string): void {
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      this.#extend(text, start, newline);
+      this.#close();
+      start = newline + 1;
+    }
+    if (start < text.length) this.#extend(text, start, text.length);
+  }
+
+  /** Appends whole lines: closes any open line first, and the text's last line too. */
+  writeLines(text: string): void {
+    if (this.#openLength > 0) this.#close();
+    this.write(text);
+    if (!text.endsWith('\n')) this.#close();
+  }
+
+  /** Closes the open line (at task end), so it counts as a whole line. */
+  end(): void {
+    if (this.#openLength > 0) this.#close();
+  }
+
+  /** The last `count` lines, oldest first, including the open line. */
+  tail(count: number): string[] {
+    const open = this.#openLength > 0 ? 1 : 0;
+    const closedWanted = Math.max(0, Math.min(count - open, this.#total - this.firstIndex));
+    const lines = this.slice(this.#total - closedWanted, this.#total);
+    if (open && count > 0) lines.push(this.#open);
+    return lines;
+  }
+
+  /** Closed lines with indexes in `[from, to)`, clamped to what is retained. */
+  slice(from: number, to: number = this.#total): string[] {
+    const start = Math.max(from, this.firstIndex);
+    const end = Math.min(to, this.#total);
+    const lines: string[] = [];
+    for (let index = start; index < end; index++) lines.push(this.#lines[index % this.capacity]!);
+    return lines;
+  }
+
+  #extend(text: string, start: number, end: number): void {
+    const room = this.lineChars - this.#openLength;
+    const length = end - start;
+    if (room > 0 && length > 0) {
+      const take = Math.min(room, length);
+      this.#open += text.slice(start, start + take);
+    }
+    // Count what was cut too, so an over-long line is known to be over-long without keeping it.
+    this.#openLength += length;
+  }
+
+  #close(): void {
+    this.#lines[this.#total % this.capacity] = this.#open;
+    this.#total += 1;
+    this.#open = '';
+    this.#openLength = 0;
+  }
+}

@@ -1,0 +1,66 @@
+import { EventEmitter } from 'node:events';
+import { Engine } from './engine.js';
+import { InvalidInputError } from './errors.js';
+import { type Limits, resolveOptions, type SupervisorOptions } from './options.js';
+import { Session } from './session.js';
+import type { SupervisorEvents } from './types.js';
+
+/**
+ * Runs delegated goals as isolated agent loops on a pool of worker threads, and hands out session views to
+ * check, steer, cancel and collect them.
+ *
+ * @example
+ * const supervisor = new Supervisor({ model: { provider: 'scripted', turns: [{ text: 'done' }] } });
+ * const session = supervisor.session('user-42');
+ * const id = session.delegate({ goal: 'say done' });
+ * console.log((await session.collect(id)).result); // 'done'
+ * await supervisor.close();
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly #engine: Engine;
+  readonly #sessions = new Map<string, Session>();
+
+  constructor(options: SupervisorOptions) {
+    super();
+    // The engine's emit is typed per event; EventEmitter's generic signature cannot see that through a
+    // generic parameter, hence the widening here.
+    const emit = (event: keyof SupervisorEvents, ...args: unknown[]) =>
+      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+    this.#engine = new Engine(resolveOptions(options), emit as never);
+  }
+
+  /** The limits in force, defaults included. */
+  get limits(): Readonly<Limits> {
+    return this.#engine.options.limits;
+  }
+
+  /** True once `close()` was called. */
+  get closing(): boolean {
+    return this.#engine.closing;
+  }
+
+  /**
+   * The view of one session (a user, conversation or agent). Sessions never see each other's tasks. Views are
+   * cheap and cached: the same id gives the same object.
+   */
+  session(sessionId: string): Session {
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) {
+      throw new InvalidInputError('sessionId', 'must be a string of 1 to 256 characters');
+    }
+    let session = this.#sessions.get(sessionId);
+    if (!session) {
+      session = new Session(this.#engine, sessionId);
+      this.#sessions.set(sessionId, session);
+    }
+    return session;
+  }
+
+  /**
+   * Stops accepting work (`ShuttingDownError`), cancels every queued and running task (terminating workers
+   * that do not stop within `graceMs`), waits for all of them to end, and destroys the pool. Leaves no timers,
+   * ports or threads behind. Safe to call more than once.
+   */
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    return this.#engine.close(options.graceMs);
+  }
+}

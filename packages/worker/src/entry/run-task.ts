@@ -1,0 +1,59 @@
+/**
+ * The Piscina task entry: runs one goal as an isolated agent loop and resolves with its outcome.
+ *
+ * Errors are returned as data, never thrown: Piscina carries only name, message and stack across threads, so
+ * a thrown error would lose its code.
+ */
+import { runAgentLoop } from '../agent-loop.js';
+import { CancelToken } from '../cancel-token.js';
+import { LoopError, toWireError } from '../errors.js';
+import { Inbox } from '../inbox.js';
+import { loadModel } from '../model.js';
+import { OutputStream } from '../output-stream.js';
+import type { TaskOutcome, TaskPayload } from '../protocol.js';
+import { loadToolsets } from '../toolset.js';
+
+export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
+  const control = new Int32Array(payload.control);
+  const token = new CancelToken(control);
+  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs);
+  const inbox = new Inbox(payload.port, control, token);
+  output.post({ kind: 'start', at: Date.now() });
+  try {
+    if (token.requested()) return stopped(token);
+    const [model, tools] = await Promise.all([loadModel(payload.model), loadToolsets(payload.toolsets)]);
+    return await runAgentLoop({
+      taskId: payload.taskId,
+      sessionId: payload.sessionId,
+      goal: payload.goal,
+      ...(payload.context === undefined ? {} : { context: payload.context }),
+      model,
+      tools,
+      maxIterations: payload.maxIterations,
+      maxToolResultChars: payload.maxToolResultChars,
+      token,
+      inbox,
+      output,
+    });
+  } catch (error) {
+    if (token.requested()) return stopped(token);
+    const code = error instanceof LoopError ? error.code : 'model_error';
+    return { status: 'failed', exitReason: 'error', iterations: 0, error: toWireError(code, error) };
+  } finally {
+    // The parent closes the port after draining it when the task settles; closing it here could drop
+    // chunks that are still in flight.
+    output.flush();
+    inbox.close();
+  }
+}
+
+function stopped(token: CancelToken): TaskOutcome {
+  const stop = token.error();
+  const timedOut = stop.code === 'timeout';
+  return {
+    status: timedOut ? 'timed_out' : 'cancelled',
+    exitReason: timedOut ? 'timeout' : 'cancelled',
+    iterations: 0,
+    error: toWireError(stop.code, stop),
+  };
+}

@@ -1,0 +1,43 @@
+export { STEERING_PREFIX, safeJson } from './agent-loop.js';
+export type {
+  CreateModel,
+  Model,
+  ModelMessage,
+  ModelRequest,
+  ModelResponse,
+  ModelTool,
+  ToolCall,
+} from './model.js';
+export type {
+  ChunkKind,
+  ErrorCode,
+  ExitReason,
+  ModelSpec,
+  ModuleModelSpec,
+  OutputChunk,
+  ParentMessage,
+  ScriptedModelSpec,
+  ScriptedTurn,
+  TaskOutcome,
+  TaskPayload,
+  TerminalStatus,
+  Usage,
+  WireError,
+  WorkerMessage,
+} from './protocol.js';
+export {
+  CONTROL,
+  ERROR_CODES,
+  modelSpecSchema,
+  moduleModelSpecSchema,
+  parentMessageSchema,
+  STOP_CANCEL,
+  STOP_TIMEOUT,
+  scriptedModelSpecSchema,
+  scriptedTurnSchema,
+} from './protocol.js';
+export type { ToolContext, ToolDefinition, Toolset } from './toolset.js';
+export { defineTool, defineToolset } from './toolset.js';
+
+/** The built Piscina task entry. Workers need JavaScript at run time, so this points into `dist`. */
+export const workerEntryUrl: URL = new URL('./entry/run-task.js', import.meta.url);

@@ -1,0 +1,165 @@
+/**
+ * The wire protocol between the supervisor (main thread) and a task's worker.
+ *
+ * Defined once, here, and imported by both sides. Messages travel over the task's own `MessagePort`; the
+ * cancel flag and steering counter live in a small `SharedArrayBuffer` (the control block) so that a
+ * CPU-bound loop can see them with one `Atomics.load`, without yielding to its event loop.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { z } from 'zod';
+
+/** Stable error codes shared by the engine, the wire and the LLM tools. */
+export const ERROR_CODES = [
+  'invalid_input',
+  'not_found',
+  'limit_exceeded',
+  'task_finished',
+  'shutting_down',
+  'worker_crashed',
+  'model_error',
+  'tool_error',
+  'timeout',
+  'cancelled',
+  'max_iterations',
+] as const;
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * An error as it crosses a thread boundary. Class identity does not survive `postMessage`, so errors travel
+ * as data and are rebuilt on the main thread.
+ */
+export interface WireError {
+  code: ErrorCode;
+  name: string;
+  message: string;
+}
+
+/** Kinds of output a worker streams to its parent. */
+export type ChunkKind = 'text' | 'tool_call' | 'tool_result' | 'steer_ack' | 'log';
+
+/**
+ * One piece of a task's output. `text` chunks are streamed model text and may end mid-line; every other kind
+ * is a whole record that the parent turns into its own line(s).
+ */
+export interface OutputChunk {
+  kind: ChunkKind;
+  text: string;
+  /** For `steer_ack`: the steering message's sequence number. */
+  seq?: number;
+}
+
+/** Token counts where the model reports them. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Why an agent loop stopped. */
+export type ExitReason = 'completed' | 'max_iterations' | 'cancelled' | 'timeout' | 'crashed' | 'error';
+
+/** Terminal task statuses. */
+export type TerminalStatus = 'completed' | 'failed' | 'cancelled' | 'timed_out';
+
+/** What a worker returns when its agent loop ends: the resolution value of the Piscina task. */
+export interface TaskOutcome {
+  status: TerminalStatus;
+  result?: string;
+  error?: WireError;
+  exitReason: ExitReason;
+  iterations: number;
+  usage?: Usage;
+}
+
+/** Indexes into the control block (an `Int32Array` over a `SharedArrayBuffer`). */
+export const CONTROL = {
+  /** 0 = run, {@link STOP_CANCEL} or {@link STOP_TIMEOUT}: why the parent wants the task to stop. */
+  stop: 0,
+  /** Incremented by the parent for every steering message posted, so a busy loop can skip an empty drain. */
+  steerCount: 1,
+  /** Int32 slots in the block. */
+  length: 2,
+} as const;
+/** Control value: the host cancelled the task. */
+export const STOP_CANCEL = 1;
+/** Control value: the task ran past its `timeoutMs`. */
+export const STOP_TIMEOUT = 2;
+
+/** Messages the parent posts on the task port. */
+export type ParentMessage = { kind: 'steer'; seq: number; text: string } | { kind: 'cancel' };
+
+export const parentMessageSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('steer'), seq: z.number().int().positive(), text: z.string() }),
+  z.object({ kind: z.literal('cancel') }),
+]);
+
+/**
+ * Messages the worker posts on the task port. Chunk batches are the hot path (up to millions of lines a
+ * second), so the parent trusts their shape rather than validating each batch: only this module's code posts
+ * on the port, and tool or model code never sees it.
+ */
+export type WorkerMessage =
+  | { kind: 'start'; at: number }
+  | { kind: 'chunks'; chunks: OutputChunk[] }
+  | { kind: 'progress'; iterations: number; lastText?: string; usage?: Usage };
+
+/** One scripted model turn: text and/or tool calls, optionally after a (cancellable) delay. */
+export const scriptedTurnSchema = z.object({
+  text: z.string().optional(),
+  toolCalls: z
+    .array(
+      z.object({
+        id: z.string().optional(),
+        name: z.string(),
+        arguments: z.unknown().optional(),
+      }),
+    )
+    .optional(),
+  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).optional(),
+  delayMs: z.number().int().nonnegative().max(3_600_000).optional(),
+});
+
+/** A deterministic model that plays back plain-data turns. For tests and offline demos. */
+export const scriptedModelSpecSchema = z.object({
+  provider: z.literal('scripted'),
+  turns: z.array(scriptedTurnSchema).min(1),
+  /** Start over at the first turn when the script runs out, instead of failing. */
+  loop: z.boolean().optional(),
+});
+
+/** An ES module whose default export `createModel(options)` returns a {@link Model}. */
+export const moduleModelSpecSchema = z.object({
+  provider: z.literal('module'),
+  specifier: z.string().min(1),
+  options: z.unknown().optional(),
+});
+
+/** Model providers the worker can run. */
+export const modelSpecSchema = z.discriminatedUnion('provider', [
+  scriptedModelSpecSchema,
+  moduleModelSpecSchema,
+]);
+export type ScriptedTurn = z.infer<typeof scriptedTurnSchema>;
+export type ScriptedModelSpec = z.infer<typeof scriptedModelSpecSchema>;
+export type ModuleModelSpec = z.infer<typeof moduleModelSpecSchema>;
+/** How the worker builds the task's model. Plain data: it is cloned into the worker with the payload. */
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+/** Everything a worker needs to run one goal. Cloned into the worker by Piscina; `port` is transferred. */
+export interface TaskPayload {
+  taskId: string;
+  sessionId: string;
+  goal: string;
+  context?: string;
+  /** Allowed toolsets for this goal: name → module specifier (file URL or package name). */
+  toolsets: Record<string, string>;
+  model: ModelSpec;
+  maxIterations: number;
+  port: MessagePort;
+  control: SharedArrayBuffer;
+  /** Output batching: flush after this many chunks or this many milliseconds, whichever comes first. */
+  batchSize: number;
+  flushMs: number;
+  /** Tool results longer than this are cut before they are fed back to the model. */
+  maxToolResultChars: number;
+}
