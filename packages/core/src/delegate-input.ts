@@ -1,3 +1,4 @@
+import type { ModelSpec } from '@errand/worker';
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -8,6 +9,9 @@ export interface ValidGoal {
   goal: string;
   context?: string;
   toolsets: Record<string, string>;
+  /** The profile name, if one was chosen, and the spec the worker will build. */
+  modelName?: string;
+  model: ModelSpec;
   maxIterations: number;
   timeoutMs: number;
   metadata?: Record<string, unknown>;
@@ -17,6 +21,7 @@ const inputSchema = z
   .object({
     goal: z.string(),
     context: z.string().optional(),
+    model: z.string().optional(),
     toolsets: z.array(z.string()).optional(),
     maxIterations: z.number().int().positive().optional(),
     timeoutMs: z.number().int().positive().optional(),
@@ -56,6 +61,18 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
   if (data.timeoutMs !== undefined && data.timeoutMs > limits.maxTimeoutMs) {
     throw new InvalidInputError('timeoutMs', `must be at most ${limits.maxTimeoutMs}, got ${data.timeoutMs}`);
   }
+  let model = options.model;
+  if (data.model !== undefined) {
+    const profile = Object.hasOwn(options.models, data.model) ? options.models[data.model] : undefined;
+    if (profile === undefined) {
+      const allowed = Object.keys(options.models).join(', ') || 'none';
+      throw new InvalidInputError(
+        'model',
+        `unknown model profile "${data.model.slice(0, 64)}"; allowed: ${allowed}`,
+      );
+    }
+    model = profile;
+  }
   const toolsets: Record<string, string> = {};
   for (const name of data.toolsets ?? Object.keys(options.toolsets)) {
     const specifier = Object.hasOwn(options.toolsets, name) ? options.toolsets[name] : undefined;
@@ -82,10 +99,12 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
   const valid: ValidGoal = {
     goal: data.goal,
     toolsets,
+    model,
     maxIterations: data.maxIterations ?? limits.defaultMaxIterations,
     timeoutMs: data.timeoutMs ?? limits.defaultTimeoutMs,
   };
   if (data.context !== undefined) valid.context = data.context;
+  if (data.model !== undefined) valid.modelName = data.model;
   // A structured clone detaches the host's object, so later mutations by the host do not leak into snapshots.
   if (data.metadata !== undefined) valid.metadata = structuredClone(data.metadata);
   return valid;

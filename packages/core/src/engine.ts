@@ -148,7 +148,7 @@ export class Engine {
       sessionId: task.sessionId,
       goal: task.goal.goal,
       toolsets: task.goal.toolsets,
-      model: this.options.model,
+      model: task.goal.model,
       maxIterations: task.goal.maxIterations,
       port: port2,
       control,

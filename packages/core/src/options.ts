@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type ModelSpec, modelSpecSchema } from '@errand/worker';
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
@@ -79,8 +82,14 @@ export interface PoolOptions {
 
 /** Options for `new Supervisor()`. */
 export interface SupervisorOptions {
-  /** The model every goal uses. @example { provider: 'scripted', turns: [{ text: 'done' }] } */
+  /** The model a goal uses when it names no profile. @example { provider: 'scripted', turns: [{ text: 'done' }] } */
   model: ModelSpec;
+  /**
+   * Named model profiles a goal (or an LLM, through `delegate_task_async`) may choose by name. Callers pick a
+   * name only, never a URL or key.
+   * @example { fast: { provider: 'module', specifier: '/abs/fast-model.js' } }
+   */
+  models?: Record<string, ModelSpec>;
   /**
    * The toolsets goals may ask for, by name: module specifiers (absolute path, file URL, or a package name
    * resolved from `process.cwd()`). This is the allow-list; a goal names toolsets, never modules.
@@ -132,6 +141,7 @@ const poolSchema = z
 
 const optionsSchema = z.object({
   model: modelSpecSchema,
+  models: z.record(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/), modelSpecSchema).optional(),
   toolsets: z.record(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/), z.string().min(1)).optional(),
   limits: limitsSchema.optional(),
   pool: poolSchema.optional(),
@@ -140,6 +150,7 @@ const optionsSchema = z.object({
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
   model: ModelSpec;
+  models: Record<string, ModelSpec>;
   toolsets: Record<string, string>;
   limits: Limits;
   pool: Required<PoolOptions>;
@@ -161,7 +172,27 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     outputBatchSize: parsed.data.pool?.outputBatchSize ?? 64,
     outputFlushMs: parsed.data.pool?.outputFlushMs ?? 16,
   };
-  return { model: parsed.data.model, toolsets: parsed.data.toolsets ?? {}, limits, pool };
+  const toolsets = Object.fromEntries(
+    Object.entries(parsed.data.toolsets ?? {}).map(([name, specifier]) => [
+      name,
+      resolveSpecifier(specifier),
+    ]),
+  );
+  return { model: parsed.data.model, models: parsed.data.models ?? {}, toolsets, limits, pool };
+}
+
+/**
+ * Makes a toolset specifier loadable from a worker: a worker resolves bare names from errand's own install,
+ * which may not see the host's packages, so bare names are resolved here, from `process.cwd()`.
+ */
+export function resolveSpecifier(specifier: string): string {
+  if (isAbsolute(specifier)) return pathToFileURL(specifier).href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(specifier)) return specifier;
+  try {
+    return pathToFileURL(createRequire(join(process.cwd(), 'noop.js')).resolve(specifier)).href;
+  } catch {
+    return specifier;
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -7,6 +7,8 @@ export interface DelegateInput {
   goal: string;
   /** Background the sub-agent needs (files, constraints, what was tried). */
   context?: string;
+  /** A model profile name from the supervisor's `models`. @default the supervisor's `model` */
+  model?: string;
   /** Toolsets from the supervisor's allow-list. @default every toolset the supervisor allows */
   toolsets?: string[];
   /** Model turns before the task fails with `max_iterations`. @default limits.defaultMaxIterations */
