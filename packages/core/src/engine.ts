@@ -89,7 +89,7 @@ export class Engine {
       throw new LimitExceededError(
         'maxPendingSteers',
         maxPendingSteers,
-        `${maxPendingSteers} steering messages are still waiting for the sub-agent's next step`,
+        `${maxPendingSteers} steering messages are still waiting for the sub-agent's next step (limit maxPendingSteers = ${maxPendingSteers})`,
       );
     }
     const seq = ++task.steering.sent;

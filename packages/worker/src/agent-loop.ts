@@ -42,7 +42,12 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
   /** Steering received (and acknowledged) but not yet in the conversation; joins it at the next safe point. */
   const received: string[] = [];
 
-  const checkpoint = (): string[] => {
+  /**
+   * `boundary` is true between steps (before a model call or a tool call): output is flushed there so the
+   * host sees everything up to the step that may now block for a long time. Inside a tool, output is only
+   * flushed when due, to keep tight loops cheap.
+   */
+  const checkpoint = (boundary = false): string[] => {
     token.throwIfRequested();
     const fresh = options.inbox.drain();
     for (const steering of fresh) {
@@ -50,7 +55,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
       received.push(steering.text);
     }
     // Acks go out at once: the host waits on them to tell queued steering from delivered.
-    if (fresh.length > 0) output.flush();
+    if (boundary || fresh.length > 0) output.flush();
     else output.tick();
     return fresh.map((steering) => steering.text);
   };
@@ -67,7 +72,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
 
   try {
     while (state.iterations < options.maxIterations) {
-      checkpoint();
+      checkpoint(true);
       injectSteering();
       let streamed = false;
       const response = await abortable(
@@ -97,7 +102,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
       output.post({
         kind: 'progress',
         iterations: state.iterations,
-        ...partial(),
+        ...(state.lastText === undefined ? {} : { lastText: state.lastText }),
         ...usageField(state.usage),
       });
       messages.push(
@@ -108,8 +113,8 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
       if (calls.length === 0) return outcome({ status: 'completed', result: text, exitReason: 'completed' });
 
       for (const call of calls) {
-        checkpoint();
-        const content = await runTool(call, options, checkpoint);
+        checkpoint(true);
+        const content = await runTool(call, options, () => checkpoint());
         messages.push({ role: 'tool', content, toolCallId: call.id });
       }
     }
@@ -166,6 +171,8 @@ async function runTool(
   const { output, token } = options;
   const argsText = typeof call.arguments === 'string' ? call.arguments : safeJson(call.arguments);
   output.push({ kind: 'tool_call', text: `${call.name} ${argsText}` });
+  // The host should see which tool is running even if that tool never yields.
+  output.flush();
   const reject = (message: string) => {
     output.push({ kind: 'tool_result', text: `${call.name} error: ${message}` });
     return JSON.stringify({ error: message });
