@@ -225,7 +225,8 @@ export class Engine {
     } else {
       task.exitReason = end.exitReason;
       task.error = end.error;
-      task.result = end.result;
+      // A crashed worker returns nothing: its last reported text is the partial result.
+      task.result = end.result ?? task.lastText;
     }
     if (end.iterations !== undefined) task.iterations = Math.max(task.iterations, end.iterations);
     if (end.usage) task.usage = end.usage;

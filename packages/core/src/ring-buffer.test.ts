@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { RingBuffer } from './ring-buffer.js';
+
+describe('RingBuffer', () => {
+  it('splits streamed text into lines and keeps the open line visible', () => {
+    const buffer = new RingBuffer(10, 100);
+    buffer.write('hel');
+    buffer.write('lo\nwor');
+    expect(buffer.tail(10)).toEqual(['hello', 'wor']);
+    expect(buffer.lineCount).toBe(2);
+    expect(buffer.closedCount).toBe(1);
+    buffer.write('ld\n');
+    expect(buffer.tail(10)).toEqual(['hello', 'world']);
+    expect(buffer.lineCount).toBe(2);
+  });
+
+  it('writes records as whole lines, closing an open line first', () => {
+    const buffer = new RingBuffer(10, 100);
+    buffer.write('partial');
+    buffer.writeLines('a\nb');
+    buffer.writeLines('');
+    expect(buffer.tail(10)).toEqual(['partial', 'a', 'b', '']);
+  });
+
+  it('cuts lines to lineChars without keeping the excess', () => {
+    const buffer = new RingBuffer(10, 5);
+    buffer.write('abcdefgh');
+    buffer.write('ijk\nxy');
+    buffer.end();
+    expect(buffer.tail(10)).toEqual(['abcde', 'xy']);
+  });
+
+  it('keeps the last `capacity` lines and counts the dropped ones', () => {
+    const buffer = new RingBuffer(3, 10);
+    for (let index = 0; index < 7; index++) buffer.writeLines(`line ${index}`);
+    expect(buffer.tail(10)).toEqual(['line 4', 'line 5', 'line 6']);
+    expect(buffer.dropped).toBe(4);
+    expect(buffer.firstIndex).toBe(4);
+    expect(buffer.slice(0, 6)).toEqual(['line 4', 'line 5']);
+    expect(buffer.tail(2)).toEqual(['line 5', 'line 6']);
+    expect(buffer.tail(0)).toEqual([]);
+  });
+});

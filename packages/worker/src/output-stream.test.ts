@@ -1,0 +1,59 @@
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { MAX_CHUNK_CHARS, OutputStream } from './output-stream.js';
+import type { WorkerMessage } from './protocol.js';
+
+function drain(port: MessageChannel['port1']): WorkerMessage[] {
+  const messages: WorkerMessage[] = [];
+  for (let entry = receiveMessageOnPort(port); entry; entry = receiveMessageOnPort(port)) {
+    messages.push(entry.message as WorkerMessage);
+  }
+  return messages;
+}
+
+describe('OutputStream', () => {
+  it('posts one message per batchSize chunks', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 4, 10_000);
+    for (let index = 0; index < 10; index++) stream.push({ kind: 'log', text: `${index}` });
+    const messages = drain(port1);
+    expect(messages.map((message) => (message.kind === 'chunks' ? message.chunks.length : 0))).toEqual([
+      4, 4,
+    ]);
+    stream.flush();
+    expect(drain(port1)).toHaveLength(1);
+    port1.close();
+  });
+
+  it('keeps control messages after the chunks before them', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 64, 10_000);
+    stream.push({ kind: 'text', text: 'a' });
+    stream.post({ kind: 'progress', iterations: 1 });
+    expect(drain(port1).map((message) => message.kind)).toEqual(['chunks', 'progress']);
+    port1.close();
+  });
+
+  it('flushes on tick once the oldest chunk has waited flushMs, even without a timer turn', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 64, 1);
+    stream.push({ kind: 'log', text: 'x' });
+    const start = performance.now();
+    while (performance.now() - start < 3) {
+      // A synchronous loop: the flush timer cannot fire here.
+    }
+    stream.tick();
+    expect(drain(port1)).toHaveLength(1);
+    port1.close();
+  });
+
+  it('caps a huge chunk to its tail', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 1, 10);
+    stream.push({ kind: 'log', text: `${'a'.repeat(MAX_CHUNK_CHARS)}END` });
+    const [message] = drain(port1);
+    expect(message?.kind === 'chunks' && message.chunks[0]!.text.length).toBe(MAX_CHUNK_CHARS);
+    expect(message?.kind === 'chunks' && message.chunks[0]!.text.endsWith('END')).toBe(true);
+    port1.close();
+  });
+});
