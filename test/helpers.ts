@@ -5,7 +5,12 @@ export function fixture(name: string): string {
   return new URL(`./fixtures/${name}`, import.meta.url).href;
 }
 
-type Turn = { text?: string; toolCalls?: { name: string; arguments?: unknown }[]; delayMs?: number };
+type Turn = {
+  text?: string;
+  toolCalls?: { name: string; arguments?: unknown }[];
+  delayMs?: number;
+  spinMs?: number;
+};
 
 /** A scripted model spec. */
 export function scripted(turns: Turn[], loop = false) {
