@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { RingBuffer } from './ring-buffer.js';
 
@@ -39,5 +41,24 @@ describe('RingBuffer', () => {
     expect(buffer.slice(0, 6)).toEqual(['line 4', 'line 5']);
     expect(buffer.tail(2)).toEqual(['line 5', 'line 6']);
     expect(buffer.tail(0)).toEqual([]);
+  });
+
+  it('does not pin the large strings its lines were cut from', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const kept: RingBuffer[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let task = 0; task < 20; task++) {
+      const buffer = new RingBuffer(200, 500);
+      for (let line = 0; line < 200; line++)
+        buffer.writeLines(JSON.stringify({ line, pad: 'x'.repeat(20_000) }));
+      kept.push(buffer);
+    }
+    gc();
+    const perBuffer = (process.memoryUsage().heapUsed - before) / kept.length;
+    // 200 lines × 500 one-byte characters is ~100 KB; pinning each 20 KB parent would be ~4 MB.
+    expect(perBuffer).toBeLessThan(1024 * 1024);
+    expect(kept[0]!.tail(1)[0]).toHaveLength(500);
   });
 });

@@ -13,6 +13,8 @@ export class RingBuffer {
   #total = 0;
   #open = '';
   #openLength = 0;
+  /** The open line was cut out of a much larger string (see `#close`). */
+  #openIsSlice = false;
 
   constructor(capacity: number, lineChars: number) {
     this.capacity = capacity;
@@ -87,13 +89,18 @@ export class RingBuffer {
     if (room > 0 && length > 0) {
       const take = Math.min(room, length);
       this.#open += text.slice(start, start + take);
+      if (text.length > 2 * take) this.#openIsSlice = true;
     }
     // Count what was cut too, so an over-long line is known to be over-long without keeping it.
     this.#openLength += length;
   }
 
   #close(): void {
-    this.#lines[this.#total % this.capacity] = this.#open;
+    // V8 keeps a slice of a string as a view that pins the whole parent: a 500-character line cut from a
+    // 20,000-character tool result would keep all 20,000 alive. Concatenating and slicing again makes V8
+    // flatten the line into a string of its own, so a retained line costs its own length and no more.
+    this.#lines[this.#total % this.capacity] = this.#openIsSlice ? ` ${this.#open}`.slice(1) : this.#open;
+    this.#openIsSlice = false;
     this.#total += 1;
     this.#open = '';
     this.#openLength = 0;
