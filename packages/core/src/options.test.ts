@@ -30,6 +30,18 @@ describe('resolveOptions', () => {
     expect(() => resolveOptions({ model, limits: { typo: 1 } as never })).toThrow(/options\.limits/);
   });
 
+  it('takes Piscina-style resourceLimits and idleTimeout too', () => {
+    const { pool } = resolveOptions({
+      model,
+      pool: { idleTimeout: 5, resourceLimits: { maxOldGenerationSizeMb: 64 } },
+    });
+    expect(pool.idleTimeoutMs).toBe(5);
+    expect(pool.resourceLimits).toEqual({ maxOldGenerationSizeMb: 64 });
+    expect(resolveOptions({ model, pool: { maxOldGenerationSizeMb: 32 } }).pool.resourceLimits).toEqual({
+      maxOldGenerationSizeMb: 32,
+    });
+  });
+
   it('keeps minThreads within maxThreads', () => {
     expect(resolveOptions({ model, pool: { maxThreads: 1 } }).pool.minThreads).toBe(1);
   });

@@ -72,8 +72,20 @@ export interface PoolOptions {
   minThreads?: number;
   /** How long an idle thread is kept (starting one costs ~27 ms). @default 60_000 */
   idleTimeoutMs?: number;
+  /** Alias of `idleTimeoutMs`, under Piscina's name. */
+  idleTimeout?: number;
   /** V8 old-generation cap per worker; a task past it ends `failed` with `worker_crashed`. @default 512 */
   maxOldGenerationSizeMb?: number;
+  /**
+   * Node's per-worker `resourceLimits`, as Piscina and `worker_threads` take them. `maxOldGenerationSizeMb`
+   * here wins over the flat option.
+   */
+  resourceLimits?: {
+    maxOldGenerationSizeMb?: number;
+    maxYoungGenerationSizeMb?: number;
+    codeRangeSizeMb?: number;
+    stackSizeMb?: number;
+  };
   /** Output chunks per message from a worker. @default 64 */
   outputBatchSize?: number;
   /** Longest a chunk waits in the worker before it is sent. @default 16 */
@@ -132,7 +144,17 @@ const poolSchema = z
     maxThreads: count(1_024),
     minThreads: z.number().int().nonnegative().max(1_024),
     idleTimeoutMs: z.number().int().nonnegative(),
+    idleTimeout: z.number().int().nonnegative(),
     maxOldGenerationSizeMb: count(),
+    resourceLimits: z
+      .object({
+        maxOldGenerationSizeMb: count(),
+        maxYoungGenerationSizeMb: count(),
+        codeRangeSizeMb: count(),
+        stackSizeMb: z.number().positive(),
+      })
+      .partial()
+      .strict(),
     outputBatchSize: count(100_000),
     outputFlushMs: z.number().int().nonnegative().max(60_000),
   })
@@ -153,7 +175,17 @@ export interface ResolvedOptions {
   models: Record<string, ModelSpec>;
   toolsets: Record<string, string>;
   limits: Limits;
-  pool: Required<PoolOptions>;
+  pool: ResolvedPool;
+}
+
+/** Pool options after defaults. */
+export interface ResolvedPool {
+  maxThreads: number;
+  minThreads: number;
+  idleTimeoutMs: number;
+  resourceLimits: NonNullable<PoolOptions['resourceLimits']> & { maxOldGenerationSizeMb: number };
+  outputBatchSize: number;
+  outputFlushMs: number;
 }
 
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
@@ -164,11 +196,16 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   }
   const limits = { ...DEFAULT_LIMITS, ...stripUndefined(parsed.data.limits ?? {}) } as Limits;
   const maxThreads = parsed.data.pool?.maxThreads ?? 8;
-  const pool: Required<PoolOptions> = {
+  const given = parsed.data.pool;
+  const pool: ResolvedPool = {
     maxThreads,
-    minThreads: Math.min(parsed.data.pool?.minThreads ?? 1, maxThreads),
-    idleTimeoutMs: parsed.data.pool?.idleTimeoutMs ?? 60_000,
-    maxOldGenerationSizeMb: parsed.data.pool?.maxOldGenerationSizeMb ?? 512,
+    minThreads: Math.min(given?.minThreads ?? 1, maxThreads),
+    idleTimeoutMs: given?.idleTimeoutMs ?? given?.idleTimeout ?? 60_000,
+    resourceLimits: {
+      ...(stripUndefined(given?.resourceLimits ?? {}) as NonNullable<PoolOptions['resourceLimits']>),
+      maxOldGenerationSizeMb:
+        given?.resourceLimits?.maxOldGenerationSizeMb ?? given?.maxOldGenerationSizeMb ?? 512,
+    },
     outputBatchSize: parsed.data.pool?.outputBatchSize ?? 64,
     outputFlushMs: parsed.data.pool?.outputFlushMs ?? 16,
   };
@@ -195,6 +232,7 @@ export function resolveSpecifier(specifier: string): string {
   }
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Drops `undefined` values, so spreading options over defaults never erases a default. */
+function stripUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }

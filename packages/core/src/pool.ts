@@ -19,6 +19,6 @@ export function createPool({ pool, limits }: ResolvedOptions): Piscina {
     maxQueue: limits.maxQueued,
     concurrentTasksPerWorker: 1,
     atomics: 'disabled',
-    resourceLimits: { maxOldGenerationSizeMb: pool.maxOldGenerationSizeMb },
+    resourceLimits: pool.resourceLimits,
   });
 }
