@@ -18,7 +18,6 @@ import type { SupervisorEvents } from './types.js';
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #engine: Engine;
-  readonly #sessions = new Map<string, Session>();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -40,19 +39,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * The view of one session (a user, conversation or agent). Sessions never see each other's tasks. Views are
-   * cheap and cached: the same id gives the same object.
+   * The view of one session (a user, conversation or agent). Sessions never see each other's tasks. A view
+   * holds no state of its own, so it is not cached: any number of session ids costs nothing until they
+   * delegate.
    */
   session(sessionId: string): Session {
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) {
       throw new InvalidInputError('sessionId', 'must be a string of 1 to 256 characters');
     }
-    let session = this.#sessions.get(sessionId);
-    if (!session) {
-      session = new Session(this.#engine, sessionId);
-      this.#sessions.set(sessionId, session);
-    }
-    return session;
+    return new Session(this.#engine, sessionId);
   }
 
   /**
