@@ -1,0 +1,30 @@
+import { type DelegationTool, type ExecuteOptions, unknownToolReply } from './delegation-tools.js';
+import { errorReply } from './replies.js';
+
+/**
+ * One entry point for hosts: finds the tool, parses JSON arguments, runs it. Never throws; an unknown tool
+ * or arguments that are not JSON get an `invalid_input` error reply.
+ *
+ * @example
+ * for (const call of message.tool_calls) {
+ *   messages.push({ role: 'tool', tool_call_id: call.id, content: await handleToolCall(tools, call.function.name, call.function.arguments) });
+ * }
+ */
+export async function handleToolCall(
+  tools: readonly DelegationTool[],
+  name: string,
+  rawArguments: string | object | null | undefined,
+  options?: ExecuteOptions,
+): Promise<string> {
+  const tool = tools.find((candidate) => candidate.name === name);
+  if (!tool) return unknownToolReply(String(name), tools);
+  let input: unknown = rawArguments;
+  if (typeof rawArguments === 'string') {
+    try {
+      input = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
+    } catch (error) {
+      return errorReply('invalid_input', `arguments are not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  return tool.execute(input, options);
+}

@@ -1,0 +1,79 @@
+import { ErrandError, type TaskSnapshot, type TaskSummary } from '@errand/core';
+import type { z } from 'zod';
+
+/** The error reply every tool uses: `{"error": {"code", "message"}}`. */
+export function errorReply(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** Turns anything thrown into an error reply with the engine's code; unexpected errors never escape. */
+export function replyForError(error: unknown): string {
+  if (ErrandError.isInstance(error)) {
+    const field = (error.details as { field?: unknown }).field;
+    // The engine names fields in camelCase; the tools speak snake_case.
+    const message = typeof field === 'string' ? error.message.replace(field, snake(field)) : error.message;
+    return errorReply(error.code, message);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return errorReply('tool_error', `unexpected failure: ${message}`);
+}
+
+/** An `invalid_input` reply naming the first bad field. */
+export function replyForIssues(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return errorReply('invalid_input', 'invalid arguments');
+  const field = issue.path.join('.') || 'arguments';
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown argument(s): ${issue.keys.join(', ')}` : issue.message;
+  return errorReply('invalid_input', `${field}: ${message}`);
+}
+
+export function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+export function checkReply(snapshot: TaskSnapshot) {
+  return {
+    task_id: snapshot.id,
+    status: snapshot.status,
+    goal: snapshot.goal,
+    elapsed_seconds: seconds(snapshot.elapsedMs),
+    iterations: snapshot.iterations,
+    output_preview: snapshot.preview.join('\n'),
+    output_lines: snapshot.outputLines,
+    dropped_lines: snapshot.droppedLines,
+    steering: { ...snapshot.steering },
+    ...(snapshot.result === undefined ? {} : { result: snapshot.result }),
+    ...(snapshot.error === undefined ? {} : { error: snapshot.error }),
+  };
+}
+
+export function collectReply(snapshot: TaskSnapshot) {
+  return {
+    task_id: snapshot.id,
+    status: snapshot.status,
+    timed_out: snapshot.timedOut === true,
+    elapsed_seconds: seconds(snapshot.elapsedMs),
+    result: snapshot.result ?? null,
+    output: snapshot.preview.join('\n'),
+    output_lines: snapshot.outputLines,
+    dropped_lines: snapshot.droppedLines,
+    ...(snapshot.exitReason === undefined ? {} : { exit_reason: snapshot.exitReason }),
+    ...(snapshot.error === undefined ? {} : { error: snapshot.error }),
+    ...(snapshot.usage === undefined
+      ? {}
+      : { usage: { input_tokens: snapshot.usage.inputTokens, output_tokens: snapshot.usage.outputTokens } }),
+  };
+}
+
+export function summaryReply(summary: TaskSummary) {
+  return {
+    task_id: summary.id,
+    goal: summary.goal.slice(0, 100),
+    status: summary.status,
+    elapsed_seconds: seconds(summary.elapsedMs),
+    output_lines: summary.outputLines,
+  };
+}
