@@ -10,6 +10,7 @@ type Turn = {
   toolCalls?: { name: string; arguments?: unknown }[];
   delayMs?: number;
   spinMs?: number;
+  usage?: { inputTokens: number; outputTokens: number };
 };
 
 /** A scripted model spec. */

@@ -1,3 +1,4 @@
+import type { SupervisorOptions } from '@errand/core';
 import { createDelegationTools, handleToolCall, TOOL_NAMES } from '@errand/tools';
 import { STEERING_PREFIX } from '@errand/worker';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,8 +9,8 @@ afterEach(closeAll);
 type Reply = Record<string, unknown> & { error?: { code: string; message: string } };
 
 function setup(
-  model = scripted([{ text: 'done' }]),
-  extra: Parameters<typeof supervisor>[0] extends infer O ? Partial<O> : never = {},
+  model: SupervisorOptions['model'] = scripted([{ text: 'done' }]),
+  extra: Partial<SupervisorOptions> = {},
 ) {
   const sup = supervisor({
     model,
