@@ -64,7 +64,7 @@ describe('MCP server over stdio, driven by the real SDK client', () => {
       );
       expect(steered).toMatchObject({ ok: true, seq: 1, delivery: 'queued' });
 
-      const progress: Array<{ progress: number; total?: number }> = [];
+      const progress: Array<{ progress: number; total?: number | undefined }> = [];
       const collected = json(
         await client.callTool(
           { name: 'collect_task', arguments: { task_id: taskId, timeout_seconds: 20 } },
