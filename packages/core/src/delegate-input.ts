@@ -1,4 +1,4 @@
-import type { ModelSpec } from '@errand/worker';
+import type { ModelSpec, ToolsetSpec } from '@errand/worker';
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -8,7 +8,7 @@ import type { DelegateInput } from './types.js';
 export interface ValidGoal {
   goal: string;
   context?: string;
-  toolsets: Record<string, string>;
+  toolsets: Record<string, ToolsetSpec>;
   /** The profile name, if one was chosen, and the spec the worker will build. */
   modelName?: string;
   model: ModelSpec;
@@ -73,7 +73,7 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
     }
     model = profile;
   }
-  const toolsets: Record<string, string> = {};
+  const toolsets: Record<string, ToolsetSpec> = {};
   for (const name of data.toolsets ?? Object.keys(options.toolsets)) {
     const specifier = Object.hasOwn(options.toolsets, name) ? options.toolsets[name] : undefined;
     if (specifier === undefined) {

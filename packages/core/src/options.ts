@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ModelSpec, modelSpecSchema } from '@errand/worker';
+import { type ModelSpec, modelSpecSchema, type ToolsetSpec } from '@errand/worker';
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 
@@ -103,10 +103,13 @@ export interface SupervisorOptions {
    */
   models?: Record<string, ModelSpec>;
   /**
-   * The toolsets goals may ask for, by name: module specifiers (absolute path, file URL, or a package name
-   * resolved from `process.cwd()`). This is the allow-list; a goal names toolsets, never modules.
+   * The toolsets goals may ask for, by name: a module specifier (absolute path, file URL, or a package name
+   * resolved from `process.cwd()`), or `{ specifier, options }` for a module whose default export is a
+   * factory taking the host's options (plain data: it is cloned into the worker). This is the allow-list; a
+   * goal names toolsets, never modules.
+   * @example { workspace: { specifier: '@errand/worker/toolsets/workspace', options: { root: process.cwd() } } }
    */
-  toolsets?: Record<string, string>;
+  toolsets?: Record<string, string | ToolsetSpec>;
   /** Overrides for {@link DEFAULT_LIMITS}. */
   limits?: Partial<Limits>;
   pool?: PoolOptions;
@@ -164,7 +167,12 @@ const poolSchema = z
 const optionsSchema = z.object({
   model: modelSpecSchema,
   models: z.record(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/), modelSpecSchema).optional(),
-  toolsets: z.record(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/), z.string().min(1)).optional(),
+  toolsets: z
+    .record(
+      z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+      z.union([z.string().min(1), z.object({ specifier: z.string().min(1), options: z.unknown().optional() }).strict()]),
+    )
+    .optional(),
   limits: limitsSchema.optional(),
   pool: poolSchema.optional(),
 });
@@ -173,7 +181,7 @@ const optionsSchema = z.object({
 export interface ResolvedOptions {
   model: ModelSpec;
   models: Record<string, ModelSpec>;
-  toolsets: Record<string, string>;
+  toolsets: Record<string, ToolsetSpec>;
   limits: Limits;
   pool: ResolvedPool;
 }
@@ -209,12 +217,14 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     outputBatchSize: parsed.data.pool?.outputBatchSize ?? 64,
     outputFlushMs: parsed.data.pool?.outputFlushMs ?? 16,
   };
-  const toolsets = Object.fromEntries(
-    Object.entries(parsed.data.toolsets ?? {}).map(([name, specifier]) => [
-      name,
-      resolveSpecifier(specifier),
-    ]),
-  );
+  const toolsets: Record<string, ToolsetSpec> = {};
+  for (const [name, entry] of Object.entries(parsed.data.toolsets ?? {})) {
+    const spec = typeof entry === 'string' ? { specifier: entry } : entry;
+    toolsets[name] = {
+      specifier: resolveSpecifier(spec.specifier),
+      ...(spec.options === undefined ? {} : { options: spec.options }),
+    };
+  }
   return { model: parsed.data.model, models: parsed.data.models ?? {}, toolsets, limits, pool };
 }
 

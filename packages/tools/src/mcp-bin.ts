@@ -30,8 +30,10 @@ async function main(): Promise<void> {
   const folder = dirname(resolve(path));
   const options = JSON.parse(readFileSync(path, 'utf8')) as SupervisorOptions;
   if (options.toolsets) {
-    for (const [name, specifier] of Object.entries(options.toolsets))
-      options.toolsets[name] = fromConfig(folder, specifier);
+    for (const [name, entry] of Object.entries(options.toolsets)) {
+      options.toolsets[name] =
+        typeof entry === 'string' ? fromConfig(folder, entry) : { ...entry, specifier: fromConfig(folder, entry.specifier) };
+    }
   }
   for (const spec of [options.model, ...Object.values(options.models ?? {})]) {
     if (spec?.provider === 'module') spec.specifier = fromConfig(folder, spec.specifier);

@@ -1,5 +1,5 @@
 import type { CancelToken } from './cancel-token.js';
-import { describeError, LoopError, StopRequested, toWireError } from './errors.js';
+import { describeError, isToolError, LoopError, StopRequested, toWireError } from './errors.js';
 import type { Inbox } from './inbox.js';
 import type { Model, ModelMessage, ModelResponse, ToolCall } from './model.js';
 import type { OutputStream } from './output-stream.js';
@@ -209,6 +209,7 @@ async function runTool(
     value = await abortable(Promise.resolve(tool.definition.run(parsed.data, ctx)), token.signal);
   } catch (error) {
     if (error instanceof StopRequested || token.requested()) throw token.error();
+    if (isToolError(error)) return reject(error.message);
     throw new LoopError('tool_error', `tool ${call.name} failed: ${describeError(error)}`, { cause: error });
   }
   const content = cut(typeof value === 'string' ? value : safeJson(value), options.maxToolResultChars);

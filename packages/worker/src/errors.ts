@@ -13,6 +13,25 @@ export class LoopError extends Error {
   }
 }
 
+/**
+ * Throw this from a tool to tell the model its call was refused or went wrong (a bad path, a missing file):
+ * the message goes back to the model as the tool's result and the task carries on. Any other error thrown by
+ * a tool is a fault and fails the task with `tool_error`.
+ */
+export class ToolError extends Error {
+  /** Recognised by this flag too, since a toolset may load its own copy of this module. */
+  readonly isToolError = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+/** True for a {@link ToolError}, from any copy of this module. */
+export function isToolError(error: unknown): error is Error {
+  return error instanceof Error && (error as { isToolError?: unknown }).isToolError === true;
+}
+
 /** Thrown by checkpoints once the parent asked the task to stop. */
 export class StopRequested extends LoopError {}
 

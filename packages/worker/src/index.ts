@@ -1,4 +1,5 @@
 export { STEERING_PREFIX, safeJson } from './agent-loop.js';
+export { isToolError, ToolError } from './errors.js';
 export type {
   CreateModel,
   Model,
@@ -21,6 +22,7 @@ export type {
   TaskOutcome,
   TaskPayload,
   TerminalStatus,
+  ToolsetSpec,
   Usage,
   WireError,
   WorkerMessage,
@@ -36,7 +38,7 @@ export {
   scriptedModelSpecSchema,
   scriptedTurnSchema,
 } from './protocol.js';
-export type { ToolContext, ToolDefinition, Toolset } from './toolset.js';
+export type { ToolContext, ToolDefinition, Toolset, ToolsetFactory } from './toolset.js';
 export { defineTool, defineToolset } from './toolset.js';
 
 /** The built Piscina task entry. Workers need JavaScript at run time, so this points into `dist`. */

@@ -145,14 +145,23 @@ export type ModuleModelSpec = z.infer<typeof moduleModelSpecSchema>;
 /** How the worker builds the task's model. Plain data: it is cloned into the worker with the payload. */
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
+/**
+ * Where a toolset comes from: a module specifier (file URL or package name) and, for a module whose default
+ * export is a factory `(options) => Toolset`, the host's options for it (plain data, e.g. a root folder).
+ */
+export interface ToolsetSpec {
+  specifier: string;
+  options?: unknown;
+}
+
 /** Everything a worker needs to run one goal. Cloned into the worker by Piscina; `port` is transferred. */
 export interface TaskPayload {
   taskId: string;
   sessionId: string;
   goal: string;
   context?: string;
-  /** Allowed toolsets for this goal: name → module specifier (file URL or package name). */
-  toolsets: Record<string, string>;
+  /** Allowed toolsets for this goal, by name. */
+  toolsets: Record<string, ToolsetSpec>;
   model: ModelSpec;
   maxIterations: number;
   port: MessagePort;

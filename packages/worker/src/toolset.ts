@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeError, LoopError } from './errors.js';
 import { importable, type ModelTool } from './model.js';
+import type { ToolsetSpec } from './protocol.js';
 
 /** What a tool's `run` receives besides its arguments. */
 export interface ToolContext {
@@ -25,7 +26,7 @@ export interface ToolDefinition<Input = unknown> {
   run(args: Input, ctx: ToolContext): unknown;
 }
 
-/** What a toolset module's default export must be. */
+/** What a toolset module's default export must be (or what its factory returns). */
 export interface Toolset {
   name: string;
   // biome-ignore lint/suspicious/noExplicitAny: each tool has its own input type; `defineTool` keeps them sound.
@@ -52,13 +53,17 @@ export interface LoadedTool {
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** A toolset module's default export may also be a factory that takes the host's options. */
+export type ToolsetFactory = (options: unknown) => Toolset | Promise<Toolset>;
+
 /** Imports each toolset module and indexes its tools by name. Any problem is a `tool_error`. */
-export async function loadToolsets(specifiers: Record<string, string>): Promise<Map<string, LoadedTool>> {
+export async function loadToolsets(specs: Record<string, ToolsetSpec>): Promise<Map<string, LoadedTool>> {
   const tools = new Map<string, LoadedTool>();
-  for (const [name, specifier] of Object.entries(specifiers)) {
+  for (const [name, { specifier, options }] of Object.entries(specs)) {
     let toolset: unknown;
     try {
       toolset = ((await import(importable(specifier))) as { default?: unknown }).default;
+      if (typeof toolset === 'function') toolset = await (toolset as ToolsetFactory)(options);
     } catch (error) {
       throw new LoopError(
         'tool_error',

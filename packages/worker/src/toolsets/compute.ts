@@ -1,0 +1,142 @@
+/**
+ * The `compute` toolset: CPU-heavy but useful work on files under a root folder — hashing, text statistics,
+ * JSON querying. Every loop calls `ctx.checkpoint()`, so the work can be steered and cancelled mid-way
+ * without yielding.
+ *
+ * @example
+ * toolsets: { compute: { specifier: '@errand/worker/toolsets/compute', options: { root: '/repo' } } }
+ */
+import { createHash, getHashes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { z } from 'zod';
+import { ToolError } from '../errors.js';
+import { defineTool, type ToolContext, type Toolset } from '../toolset.js';
+import { Confinement } from './confine.js';
+import { readText } from './workspace.js';
+
+const CHUNK_BYTES = 64 * 1024;
+const MAX_FILES = 2_000;
+const MAX_JSON_BYTES = 5 * 1024 * 1024;
+
+export default function createComputeToolset(options: unknown): Toolset {
+  const confinement = new Confinement(options);
+  return {
+    name: 'compute',
+    tools: {
+      hash_files: defineTool({
+        description: 'Hash every file under a folder (or one file). Returns one "hash  path" line per file.',
+        input: z.object({
+          path: z.string().default('.'),
+          algorithm: z.enum(['sha256', 'sha1', 'md5', 'sha512']).default('sha256'),
+          rounds: z
+            .number()
+            .int()
+            .positive()
+            .max(1_000)
+            .default(1)
+            .describe('Hash repeatedly (a heavier job).'),
+        }),
+        run: ({ path, algorithm, rounds }, ctx) => {
+          if (!getHashes().includes(algorithm))
+            throw new ToolError(`algorithm ${algorithm} is not available`);
+          const lines: string[] = [];
+          let bytes = 0;
+          for (const file of confinement.files(confinement.resolve(path), ctx.checkpoint)) {
+            if (lines.length >= MAX_FILES) break;
+            let digest = hashFile(file.path, algorithm, ctx);
+            for (let round = 1; round < rounds; round++) {
+              ctx.checkpoint();
+              digest = createHash(algorithm).update(digest).digest('hex');
+            }
+            bytes += file.size;
+            lines.push(`${digest}  ${file.shown}`);
+            if (lines.length % 50 === 0) ctx.emit(`hashed ${lines.length} files (${bytes} bytes)`);
+          }
+          return `${lines.length} files, ${bytes} bytes\n${lines.join('\n')}`;
+        },
+      }),
+      text_stats: defineTool({
+        description: 'Lines, words, characters and the most frequent words of the text files under a path.',
+        input: z.object({
+          path: z.string().default('.'),
+          top: z.number().int().positive().max(50).default(10),
+        }),
+        run: ({ path, top }, ctx) => {
+          const counts = new Map<string, number>();
+          let files = 0;
+          let lines = 0;
+          let words = 0;
+          let characters = 0;
+          for (const file of confinement.files(confinement.resolve(path), ctx.checkpoint)) {
+            if (files >= MAX_FILES) break;
+            const text = readText(file.path);
+            if (text === undefined) continue;
+            files += 1;
+            characters += text.length;
+            const fileLines = text.split('\n');
+            lines += fileLines.length;
+            for (let index = 0; index < fileLines.length; index++) {
+              if ((index & 255) === 0) ctx.checkpoint();
+              for (const word of fileLines[index]!.toLowerCase().match(/[a-z_][a-z0-9_]{2,}/g) ?? []) {
+                words += 1;
+                counts.set(word, (counts.get(word) ?? 0) + 1);
+              }
+            }
+          }
+          const frequent = [...counts.entries()]
+            .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+            .slice(0, top);
+          return JSON.stringify({ files, lines, words, characters, top_words: Object.fromEntries(frequent) });
+        },
+      }),
+      json_query: defineTool({
+        description:
+          'Read a JSON file and return the value at a path like "scripts.test" or "items[0].name" ("" = all).',
+        input: z.object({ path: z.string(), query: z.string().max(500).default('') }),
+        run: ({ path, query }, ctx) => {
+          const file = confinement.resolve(path);
+          if (!file.stats.isFile()) throw new ToolError(`"${path}" is not a file`);
+          if (file.stats.size > MAX_JSON_BYTES)
+            throw new ToolError(`"${path}" is larger than ${MAX_JSON_BYTES} bytes`);
+          let value: unknown;
+          try {
+            value = JSON.parse(readText(file.real) ?? '');
+          } catch (error) {
+            throw new ToolError(`"${path}" is not JSON: ${(error as Error).message}`);
+          }
+          for (const key of parseQuery(query)) {
+            ctx.checkpoint();
+            if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) {
+              throw new ToolError(`no "${key}" at that point of "${query}"`);
+            }
+            value = (value as Record<string, unknown>)[key];
+          }
+          return JSON.stringify(value, null, 2);
+        },
+      }),
+    },
+  };
+}
+
+function hashFile(path: string, algorithm: string, ctx: ToolContext): string {
+  const hash = createHash(algorithm);
+  const chunk = Buffer.alloc(CHUNK_BYTES);
+  const handle = openSync(path, 'r');
+  try {
+    for (let read = readSync(handle, chunk); read > 0; read = readSync(handle, chunk)) {
+      hash.update(chunk.subarray(0, read));
+      ctx.checkpoint();
+    }
+  } finally {
+    closeSync(handle);
+  }
+  return hash.digest('hex');
+}
+
+/** `a.b[0].c` → `['a', 'b', '0', 'c']`. */
+export function parseQuery(query: string): string[] {
+  return query
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((key) => key.length > 0);
+}
