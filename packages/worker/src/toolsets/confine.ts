@@ -17,7 +17,7 @@ export interface ConfinedPath {
   stats: Stats;
 }
 
-/** Folders no walk enters: they are large and never what an agent means by "the files". */
+/** Folders no walk enters (and build-info files): large, generated, never what an agent means by "the files". */
 const SKIPPED = new Set(['node_modules', '.git', 'dist', 'coverage']);
 
 /**
@@ -73,7 +73,7 @@ export class Confinement {
       entries.sort((a, b) => (a.name < b.name ? 1 : -1));
       for (const entry of entries) {
         onEntry();
-        if (SKIPPED.has(entry.name)) continue;
+        if (SKIPPED.has(entry.name) || entry.name.endsWith('.tsbuildinfo')) continue;
         const path = join(current, entry.name);
         let real = path;
         if (entry.isSymbolicLink()) {

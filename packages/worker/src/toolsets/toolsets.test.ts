@@ -17,7 +17,7 @@ beforeAll(() => {
   mkdirSync(join(root, 'src', 'deep'), { recursive: true });
   mkdirSync(join(root, 'node_modules', 'dep'), { recursive: true });
   writeFileSync(join(root, 'src', 'a.ts'), 'const a = 1; // TODO: one\nconst b = 2;\n');
-  writeFileSync(join(root, 'src', 'deep', 'b.ts'), 'x'.repeat(5000) + '\n// TODO two\n');
+  writeFileSync(join(root, 'src', 'deep', 'b.ts'), `${'x'.repeat(5000)}\n// TODO two\n`);
   writeFileSync(join(root, 'node_modules', 'dep', 'index.js'), '// TODO hidden in a dependency\n');
   writeFileSync(
     join(root, 'package.json'),

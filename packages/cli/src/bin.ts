@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { Supervisor } from '@errand/core';
+import { serveMcpStdio } from '@errand/tools';
+import { Command, InvalidArgumentError } from 'commander';
+import { settingsFrom, supervisorOptions } from './config.js';
+import { runDemo } from './demo.js';
+import { runGoal } from './run.js';
+
+const positive = (value: string) => {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number');
+  return number;
+};
+
+const program = new Command('errand')
+  .description('Delegate goals to background agents on worker threads.')
+  .option('--root <dir>', 'folder the built-in toolsets may read (env ERRAND_ROOT)', undefined)
+  .option('--base-url <url>', 'OpenAI-compatible server for a real model (env ERRAND_BASE_URL)')
+  .option('--model-id <id>', 'model id on that server (env ERRAND_MODEL)')
+  .option('--api-key-env <name>', 'environment variable holding the API key (env ERRAND_API_KEY_ENV)')
+  .addHelpText(
+    'after',
+    '\nWithout --base-url and --model-id the offline demo model runs: deterministic, not an LLM.\n' +
+      'Example: ERRAND_BASE_URL=http://127.0.0.1:11434/v1 ERRAND_MODEL=llama3.1 errand run "count TODOs under packages/"',
+  );
+
+const settings = () => {
+  const flags = program.opts<{ root?: string; baseUrl?: string; modelId?: string; apiKeyEnv?: string }>();
+  return settingsFrom(flags);
+};
+const write = (text: string) => process.stdout.write(text);
+const error = (text: string) => process.stderr.write(text);
+
+program
+  .command('demo')
+  .description('several agents work on this folder in parallel; one is steered, one cancelled, all collected')
+  .option('--think-ms <ms>', 'pause of the demo model before each turn', positive)
+  .action(async (options: { thinkMs?: number }) => {
+    const report = await runDemo(
+      { ...settings(), thinkMs: options.thinkMs },
+      { tty: Boolean(process.stdout.isTTY), write },
+    );
+    const expected = report.snapshots.every((snapshot) =>
+      snapshot.id === report.cancelled ? snapshot.status === 'cancelled' : snapshot.status === 'completed',
+    );
+    process.exitCode = expected ? 0 : 1;
+  });
+
+program
+  .command('run')
+  .description('delegate one goal, stream its output; exit 0 when it completes')
+  .argument('<goal>', 'what the agent should do')
+  .option('--model <name>', 'model profile: demo, or remote when a base URL and model id are set')
+  .option('--toolset <name...>', 'toolsets to allow: workspace, compute (default both)')
+  .option('--timeout <seconds>', 'stop the task after this many seconds', positive)
+  .option('--max-iterations <n>', 'most model turns', positive)
+  .option('--json', 'print the final snapshot as JSON')
+  .action(
+    async (
+      goal: string,
+      options: {
+        model?: string;
+        toolset?: string[];
+        timeout?: number;
+        maxIterations?: number;
+        json?: boolean;
+      },
+    ) => {
+      process.exitCode = await runGoal(
+        goal,
+        settings(),
+        {
+          model: options.model,
+          toolsets: options.toolset,
+          timeoutSeconds: options.timeout,
+          maxIterations: options.maxIterations,
+          json: options.json,
+        },
+        { write, error },
+      );
+    },
+  );
+
+program
+  .command('mcp')
+  .description('serve the six delegation tools over MCP stdio')
+  .action(async () => {
+    await serveMcpStdio(new Supervisor(supervisorOptions(settings())));
+  });
+
+program.parseAsync().catch((failure: unknown) => {
+  process.stderr.write(`errand: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+  process.exitCode = 1;
+});

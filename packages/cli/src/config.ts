@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import type { ModelSpec, SupervisorOptions } from '@errand/core';
+
+/** Where the CLI's settings come from: flags first, then the environment. */
+export interface CliSettings {
+  /** Folder the built-in toolsets may read. */
+  root: string;
+  /** OpenAI-compatible server, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1. */
+  baseUrl?: string | undefined;
+  /** Model id on that server. */
+  modelId?: string | undefined;
+  /** Name of the environment variable holding the API key (read inside the worker, never logged). */
+  apiKeyEnv?: string | undefined;
+  /** Pause of the offline demo model before each turn. */
+  thinkMs?: number | undefined;
+}
+
+/** Settings from `ERRAND_*` variables, overridden by whatever the flags gave. */
+export function settingsFrom(flags: Partial<CliSettings>, env: NodeJS.ProcessEnv = process.env): CliSettings {
+  return {
+    root: resolve(flags.root ?? env.ERRAND_ROOT ?? process.cwd()),
+    baseUrl: flags.baseUrl ?? env.ERRAND_BASE_URL,
+    modelId: flags.modelId ?? env.ERRAND_MODEL,
+    apiKeyEnv:
+      flags.apiKeyEnv ?? env.ERRAND_API_KEY_ENV ?? (env.OPENAI_API_KEY ? 'OPENAI_API_KEY' : undefined),
+    thinkMs: flags.thinkMs,
+  };
+}
+
+/** The offline demo model, loaded by the worker from this package's built file. */
+export function demoModel(thinkMs?: number): ModelSpec {
+  return {
+    provider: 'module',
+    specifier: new URL('./demo-model.js', import.meta.url).href,
+    options: thinkMs === undefined ? {} : { thinkMs },
+  };
+}
+
+/**
+ * Supervisor options for the CLI: profiles `demo` (always) and `remote` (when a base URL and model id are
+ * set, which then becomes the default), and the built-in `workspace` and `compute` toolsets rooted at `root`.
+ */
+export function supervisorOptions(
+  settings: CliSettings,
+  extra: Partial<SupervisorOptions> = {},
+): SupervisorOptions {
+  const models: Record<string, ModelSpec> = { demo: demoModel(settings.thinkMs) };
+  if (settings.baseUrl && settings.modelId) {
+    models.remote = {
+      provider: 'openai-compatible',
+      baseURL: settings.baseUrl,
+      model: settings.modelId,
+      ...(settings.apiKeyEnv ? { apiKeyEnv: settings.apiKeyEnv } : {}),
+    } as unknown as ModelSpec;
+  } else if (settings.baseUrl || settings.modelId) {
+    throw new Error(
+      'a real model needs both a base URL (--base-url / ERRAND_BASE_URL) and a model id (--model-id / ERRAND_MODEL)',
+    );
+  }
+  const toolset = (name: string) => ({
+    specifier: import.meta.resolve(`@errand/worker/toolsets/${name}`),
+    options: { root: settings.root },
+  });
+  return {
+    model: models.remote ?? models.demo!,
+    models,
+    toolsets: { workspace: toolset('workspace'), compute: toolset('compute') },
+    ...extra,
+  };
+}

@@ -1,0 +1,125 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Supervisor, type TaskSnapshot } from '@errand/core';
+import { type CliSettings, supervisorOptions } from './config.js';
+import { seconds, table } from './format.js';
+import { LiveView, type Row } from './live-view.js';
+
+/** The demo's goals: real work on the repository's own files. */
+export const DEMO_GOALS = [
+  { label: 'todos', goal: 'Count TODOs under packages/' },
+  { label: 'hash', goal: 'Hash every file under packages/ 40 times over' },
+  { label: 'largest', goal: 'Find the largest files under packages/' },
+  { label: 'stats', goal: 'Text statistics for README.md' },
+  { label: 'deps', goal: 'Which devDependencies does package.json list?' },
+  { label: 'marathon', goal: 'Hash every file in the repository 1000 times over' },
+] as const;
+
+/** What the demo did, for its summary and its tests. */
+export interface DemoReport {
+  snapshots: TaskSnapshot[];
+  steered: string;
+  cancelled: string;
+  loopDelayP99Ms: number;
+}
+
+/**
+ * A host that delegates six goals to background agents, keeps its own event loop busy while it shows them,
+ * steers one mid-run, cancels another, then collects everything and prints a summary.
+ */
+export async function runDemo(
+  settings: CliSettings,
+  io: { tty: boolean; write: (text: string) => void },
+): Promise<DemoReport> {
+  const supervisor = new Supervisor(
+    supervisorOptions(
+      { ...settings, thinkMs: settings.thinkMs ?? 500 },
+      { limits: { cancelGraceMs: 1_000 }, pool: { maxThreads: 8 } },
+    ),
+  );
+  const session = supervisor.session('demo');
+  const view = new LiveView(io.tty, io.write);
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // The host's own work: a little CPU every 20 ms, to show the main thread stays free while agents think.
+  let hostTicks = 0;
+  const hostWork = setInterval(() => {
+    hostTicks += 1;
+    JSON.stringify(Array.from({ length: 2_000 }, (_, index) => index * hostTicks));
+  }, 20);
+
+  const model = settings.baseUrl ? 'a real model' : 'the offline demo model (deterministic, not an LLM)';
+  view.note(`errand demo: ${DEMO_GOALS.length} background agents on ${settings.root}, using ${model}`);
+  const ids = DEMO_GOALS.map(({ goal }) => session.delegate({ goal, toolsets: ['workspace', 'compute'] }));
+  // Measure from here: what matters is the main thread while agents work, not module loading before it.
+  delay.reset();
+  const labels = new Map(ids.map((id, index) => [id, DEMO_GOALS[index]!.label]));
+  const steering = new Map<string, string>();
+  const [, steerId, , , , cancelId] = ids as [string, string, string, string, string, string];
+
+  supervisor.on('task-start', (snapshot) => view.note(`${labels.get(snapshot.id)}: started`));
+  supervisor.on('steer-delivered', ({ taskId }) => {
+    steering.set(taskId, 'steer: delivered');
+    view.note(`${labels.get(taskId)}: steering delivered`);
+  });
+  supervisor.on('task-end', (snapshot) =>
+    view.note(
+      `${labels.get(snapshot.id)}: ${snapshot.status} after ${seconds(snapshot.elapsedMs)} (${snapshot.iterations} iterations)`,
+    ),
+  );
+
+  const redraw = setInterval(() => {
+    const rows: Row[] = ids.map((id) => ({
+      label: labels.get(id)!,
+      snapshot: session.check(id, { previewLines: 1 }),
+      ...(steering.has(id) ? { steering: steering.get(id)! } : {}),
+    }));
+    view.render(
+      rows,
+      `host event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms · host ticks ${hostTicks}`,
+    );
+  }, 100);
+
+  // Steer one agent once it is working, and cancel another once it is deep in its job.
+  const steered = (async () => {
+    await firstToolCall(session, steerId);
+    const receipt = session.steer(steerId, 'Only look at packages/core, please');
+    steering.set(steerId, 'steer: queued');
+    view.note(`hash: steering sent (seq ${receipt.seq}, queued)`);
+  })();
+  const cancelled = (async () => {
+    await firstToolCall(session, cancelId);
+    view.note('marathon: cancelling (the host changed its mind)');
+    await session.cancel(cancelId, { reason: 'the host changed its mind' });
+  })();
+
+  await Promise.all([steered, cancelled]);
+  const snapshots = await Promise.all(
+    ids.map((id) => session.collect(id, { timeoutMs: 60_000, previewLines: 1 })),
+  );
+  clearInterval(redraw);
+  clearInterval(hostWork);
+  delay.disable();
+  view.done();
+  await supervisor.close();
+
+  const loopDelayP99Ms = delay.percentile(99) / 1e6;
+  io.write(
+    `\n${table(
+      ['task', 'status', 'iterations', 'elapsed', 'steering', 'result'],
+      snapshots.map((snapshot) => [
+        labels.get(snapshot.id)!,
+        snapshot.status,
+        String(snapshot.iterations),
+        seconds(snapshot.elapsedMs),
+        snapshot.steering.sent ? `${snapshot.steering.delivered}/${snapshot.steering.sent} delivered` : '',
+        (snapshot.result ?? snapshot.error?.message ?? '').replace(/^\[demo model\] /, ''),
+      ]),
+    )}\n\nhost event-loop delay p99 while agents worked: ${loopDelayP99Ms.toFixed(1)} ms (${hostTicks} host ticks ran)\n`,
+  );
+  return { snapshots, steered: steerId, cancelled: cancelId, loopDelayP99Ms };
+}
+
+/** Waits until the task's output shows its first tool call. */
+async function firstToolCall(session: ReturnType<Supervisor['session']>, taskId: string): Promise<void> {
+  for await (const line of session.stream(taskId)) if (line.text.startsWith('→ ')) return;
+}
