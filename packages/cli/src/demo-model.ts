@@ -137,7 +137,7 @@ function answerFrom(messages: readonly ModelMessage[], lastTool: number): string
     case 'hash_files':
       return `Hashed ${lines[0]}. First: ${lines[1] ?? 'none'}`;
     case 'largest_files':
-      return `Largest files: ${lines.map((line) => line.split('\t').reverse().join(' (') + ' bytes)').join(', ')}`;
+      return `Largest files: ${lines.map((line) => `${line.split('\t').reverse().join(' (')} bytes)`).join(', ')}`;
     case 'text_stats': {
       const stats = JSON.parse(result) as { files: number; lines: number; words: number; top_words: object };
       return `${stats.files} files, ${stats.lines} lines, ${stats.words} words; most frequent: ${Object.keys(stats.top_words).join(', ')}`;
