@@ -170,7 +170,10 @@ const optionsSchema = z.object({
   toolsets: z
     .record(
       z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
-      z.union([z.string().min(1), z.object({ specifier: z.string().min(1), options: z.unknown().optional() }).strict()]),
+      z.union([
+        z.string().min(1),
+        z.object({ specifier: z.string().min(1), options: z.unknown().optional() }).strict(),
+      ]),
     )
     .optional(),
   limits: limitsSchema.optional(),

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   if (options.toolsets) {
     for (const [name, entry] of Object.entries(options.toolsets)) {
       options.toolsets[name] =
-        typeof entry === 'string' ? fromConfig(folder, entry) : { ...entry, specifier: fromConfig(folder, entry.specifier) };
+        typeof entry === 'string'
+          ? fromConfig(folder, entry)
+          : { ...entry, specifier: fromConfig(folder, entry.specifier) };
     }
   }
   for (const spec of [options.model, ...Object.values(options.models ?? {})]) {
