@@ -10,10 +10,11 @@ import {
   type TaskPayload,
   type WorkerMessage,
 } from '@errand/worker';
-import type { Piscina } from 'piscina';
+import { Piscina } from 'piscina';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
 import { InvalidInputError, LimitExceededError, ShuttingDownError, TaskFinishedError } from './errors.js';
+import type { FairQueueOptions } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 import { createPool } from './pool.js';
 import { Task, type TaskEnd } from './task.js';
@@ -157,6 +158,10 @@ export class Engine {
       maxToolResultChars: limits.maxToolResultChars,
     };
     if (task.goal.context !== undefined) payload.context = task.goal.context;
+    // Read by the FairQueue; a symbol key is not cloned into the worker.
+    Object.assign(payload, {
+      [Piscina.queueOptionsSymbol]: { sessionId: task.sessionId } satisfies FairQueueOptions,
+    });
     this.#pool.run(payload, { transferList: [port2], signal: abort.signal }).then(
       (outcome: unknown) => this.#settle(task, outcome, undefined),
       (error: unknown) => this.#settle(task, undefined, error),

@@ -1,5 +1,6 @@
 import { workerEntryUrl } from '@errand/worker';
 import { Piscina } from 'piscina';
+import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -7,7 +8,8 @@ import type { ResolvedOptions } from './options.js';
  * - `atomics: 'disabled'`: the default parks idle workers in `Atomics.wait`, so a task's port listeners and
  *   timers would never run between tasks;
  * - `concurrentTasksPerWorker: 1`: a hard cancel terminates the whole thread, so it must hold one task only;
- * - a long `idleTimeout`: a thread costs ~27 ms to start.
+ * - a long `idleTimeout`: a thread costs ~27 ms to start;
+ * - a {@link FairQueue}: sessions are served round-robin, so one session's backlog cannot starve another.
  * Our own limits gate the queue before `run()`; Piscina's `maxQueue` is a backstop at the same size.
  */
 export function createPool({ pool, limits }: ResolvedOptions): Piscina {
@@ -19,6 +21,7 @@ export function createPool({ pool, limits }: ResolvedOptions): Piscina {
     maxQueue: limits.maxQueued,
     concurrentTasksPerWorker: 1,
     atomics: 'disabled',
+    taskQueue: new FairQueue(),
     resourceLimits: pool.resourceLimits,
   });
 }

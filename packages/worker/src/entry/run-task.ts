@@ -19,6 +19,11 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
   const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs);
   const inbox = new Inbox(payload.port, control, token);
   output.post({ kind: 'start', at: Date.now() });
+  // A tool that calls process.exit() ends the thread mid-batch; posting what is buffered from the 'exit'
+  // event keeps every line emitted before the crash (posting is synchronous, so it lands before the thread
+  // is gone).
+  const flushOnExit = () => output.flush();
+  process.once('exit', flushOnExit);
   try {
     if (token.requested()) return stopped(token);
     const [model, tools] = await Promise.all([loadModel(payload.model), loadToolsets(payload.toolsets)]);
@@ -44,6 +49,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     // chunks that are still in flight.
     output.flush();
     inbox.close();
+    process.off('exit', flushOnExit);
   }
 }
 
