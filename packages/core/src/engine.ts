@@ -10,14 +10,14 @@ import {
   type TaskPayload,
   type WorkerMessage,
 } from '@errand/worker';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
 import { InvalidInputError, LimitExceededError, ShuttingDownError, TaskFinishedError } from './errors.js';
-import type { FairQueueOptions } from './fair-queue.js';
+import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 import { createPool } from './pool.js';
-import { Task, type TaskEnd } from './task.js';
+import { Task, type TaskChannel, type TaskEnd } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents } from './types.js';
 
@@ -33,6 +33,10 @@ export class Engine {
   readonly completions = new CompletionFeed();
   readonly #pool: Piscina;
   readonly #emit: Emit;
+  /** Tasks not yet handed to Piscina, served round-robin by session. */
+  readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
+  /** Tasks handed to Piscina whose run has not settled: at most `maxThreads`. */
+  #inPool = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: ResolvedOptions, emit: Emit) {
@@ -72,7 +76,7 @@ export class Engine {
     const task = new Task(randomUUID(), sessionId, goal, limits.outputLines, limits.outputLineChars);
     this.registry.add(task);
     this.registry.queued += 1;
-    this.#dispatch(task);
+    this.#enqueue(task);
     return task.id;
   }
 
@@ -116,7 +120,9 @@ export class Engine {
     task.apply({ type: 'stop-request', reason });
     const channel = task.channel!;
     if (task.status === 'queued') {
-      channel.abort.abort();
+      // Still in our line: it never touches a worker. Already handed to Piscina but not started: Piscina
+      // drops it from its queue, or terminates the thread if it had just begun.
+      if (!this.#waiting.remove(task)) channel.abort.abort();
       this.#finish(task, { status: 'cancelled', exitReason: 'cancelled' });
       return;
     }
@@ -137,12 +143,37 @@ export class Engine {
     return this.#closing;
   }
 
-  #dispatch(task: Task): void {
+  /**
+   * Gives the task its channel at once (so steering can be queued before it starts) and puts it in line.
+   * The port a worker will use travels with the task when it is submitted.
+   */
+  #enqueue(task: Task): void {
     const { port1, port2 } = new MessageChannel();
-    const control = new SharedArrayBuffer(CONTROL.length * Int32Array.BYTES_PER_ELEMENT);
-    const abort = new AbortController();
-    task.channel = { port: port1, control: new Int32Array(control), abort };
+    const buffer = new SharedArrayBuffer(CONTROL.length * Int32Array.BYTES_PER_ELEMENT);
+    task.channel = {
+      port: port1,
+      workerPort: port2,
+      buffer,
+      control: new Int32Array(buffer),
+      abort: new AbortController(),
+    };
     port1.on('message', (message: WorkerMessage) => this.#onMessage(task, message));
+    this.#waiting.push(task);
+    this.#pump();
+  }
+
+  /**
+   * Hands waiting tasks to Piscina while it has a free thread. Piscina never holds more than `maxThreads`
+   * of our tasks, so the order in which work starts is decided here, round-robin across sessions.
+   */
+  #pump(): void {
+    while (this.#inPool < this.options.pool.maxThreads && this.#waiting.size > 0) {
+      const task = this.#waiting.shift()!;
+      if (!task.terminal && task.channel) this.#submit(task, task.channel);
+    }
+  }
+
+  #submit(task: Task, channel: TaskChannel): void {
     const { pool, limits } = this.options;
     const payload: TaskPayload = {
       taskId: task.id,
@@ -151,21 +182,26 @@ export class Engine {
       toolsets: task.goal.toolsets,
       model: task.goal.model,
       maxIterations: task.goal.maxIterations,
-      port: port2,
-      control,
+      port: channel.workerPort,
+      control: channel.buffer,
       batchSize: pool.outputBatchSize,
       flushMs: pool.outputFlushMs,
       maxToolResultChars: limits.maxToolResultChars,
     };
     if (task.goal.context !== undefined) payload.context = task.goal.context;
-    // Read by the FairQueue; a symbol key is not cloned into the worker.
-    Object.assign(payload, {
-      [Piscina.queueOptionsSymbol]: { sessionId: task.sessionId } satisfies FairQueueOptions,
-    });
-    this.#pool.run(payload, { transferList: [port2], signal: abort.signal }).then(
-      (outcome: unknown) => this.#settle(task, outcome, undefined),
-      (error: unknown) => this.#settle(task, undefined, error),
-    );
+    task.submitted = true;
+    this.#inPool += 1;
+    this.#pool
+      .run(payload, { transferList: [channel.workerPort], signal: channel.abort.signal })
+      .then(
+        (outcome: unknown) => this.#settle(task, outcome, undefined),
+        (error: unknown) => this.#settle(task, undefined, error),
+      )
+      .finally(() => {
+        // The thread is free only once Piscina settles, even if the task was finished earlier (a hard stop).
+        this.#inPool -= 1;
+        this.#pump();
+      });
   }
 
   #onMessage(task: Task, message: WorkerMessage): void {

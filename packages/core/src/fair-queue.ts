@@ -1,72 +1,60 @@
-import { Piscina, type TaskQueue } from 'piscina';
-
-/** The queue's element type, as Piscina's `TaskQueue` declares it (Piscina does not export it by name). */
-type Task = Parameters<TaskQueue['push']>[0];
-
-/** What the engine attaches to each Piscina task so the queue knows its session. */
-export interface FairQueueOptions {
-  sessionId: string;
-}
-
 /**
- * A Piscina task queue that serves sessions round-robin instead of first-come-first-served, so a session
- * that queues a thousand tasks cannot starve another session's single task.
+ * A queue that serves keys (sessions) round-robin instead of first-come-first-served, so a session that
+ * queues a thousand tasks cannot starve another session's single task.
  *
- * Each session has its own FIFO; the rotation holds the sessions that have tasks waiting. A session that
- * had nothing waiting joins at the front of the rotation: it is served at the next free thread, and
- * backlogged sessions then take turns. All operations are O(1) except `remove`, which is O(tasks waiting in
- * that session) and only runs when a queued task is cancelled.
+ * Each key has its own FIFO; the rotation holds the keys that have items waiting. A key that had nothing
+ * waiting joins at the front of the rotation: it is served next, and backlogged keys then take turns. All
+ * operations are O(1) except `remove`, which is O(items waiting under that key) and only runs when a queued
+ * task is cancelled.
  */
-export class FairQueue implements TaskQueue {
-  readonly #bySession = new Map<string, Task[]>();
+export class FairQueue<T> {
+  readonly #keyOf: (item: T) => string;
+  readonly #byKey = new Map<string, T[]>();
   readonly #rotation: string[] = [];
   #size = 0;
+
+  constructor(keyOf: (item: T) => string) {
+    this.#keyOf = keyOf;
+  }
 
   get size(): number {
     return this.#size;
   }
 
-  push(task: Task): void {
-    const session = sessionOf(task);
-    const waiting = this.#bySession.get(session);
-    if (waiting) waiting.push(task);
+  push(item: T): void {
+    const key = this.#keyOf(item);
+    const waiting = this.#byKey.get(key);
+    if (waiting) waiting.push(item);
     else {
-      this.#bySession.set(session, [task]);
-      this.#rotation.unshift(session);
+      this.#byKey.set(key, [item]);
+      this.#rotation.unshift(key);
     }
     this.#size += 1;
   }
 
-  shift(): Task | null {
-    const session = this.#rotation.shift();
-    if (session === undefined) return null;
-    const waiting = this.#bySession.get(session)!;
-    const task = waiting.shift()!;
-    if (waiting.length > 0) this.#rotation.push(session);
-    else this.#bySession.delete(session);
+  shift(): T | undefined {
+    const key = this.#rotation.shift();
+    if (key === undefined) return undefined;
+    const waiting = this.#byKey.get(key)!;
+    const item = waiting.shift()!;
+    if (waiting.length > 0) this.#rotation.push(key);
+    else this.#byKey.delete(key);
     this.#size -= 1;
-    return task;
+    return item;
   }
 
-  remove(task: Task): void {
-    const session = sessionOf(task);
-    const waiting = this.#bySession.get(session);
-    const index = waiting?.indexOf(task) ?? -1;
-    if (!waiting || index === -1) return;
+  /** Removes an item; returns whether it was waiting. */
+  remove(item: T): boolean {
+    const key = this.#keyOf(item);
+    const waiting = this.#byKey.get(key);
+    const index = waiting?.indexOf(item) ?? -1;
+    if (!waiting || index === -1) return false;
     waiting.splice(index, 1);
     this.#size -= 1;
     if (waiting.length === 0) {
-      this.#bySession.delete(session);
-      this.#rotation.splice(this.#rotation.indexOf(session), 1);
+      this.#byKey.delete(key);
+      this.#rotation.splice(this.#rotation.indexOf(key), 1);
     }
+    return true;
   }
-}
-
-function sessionOf(task: Task): string {
-  // Piscina exposes a task's payload options under its public `queueOptionsSymbol`.
-  const options = (task as unknown as Record<symbol, unknown>)[Piscina.queueOptionsSymbol] as
-    | Partial<FairQueueOptions>
-    | null
-    | undefined;
-  return typeof options?.sessionId === 'string' ? options.sessionId : '';
 }

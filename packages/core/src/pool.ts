@@ -1,6 +1,5 @@
 import { workerEntryUrl } from '@errand/worker';
 import { Piscina } from 'piscina';
-import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -9,7 +8,9 @@ import type { ResolvedOptions } from './options.js';
  *   timers would never run between tasks;
  * - `concurrentTasksPerWorker: 1`: a hard cancel terminates the whole thread, so it must hold one task only;
  * - a long `idleTimeout`: a thread costs ~27 ms to start;
- * - a {@link FairQueue}: sessions are served round-robin, so one session's backlog cannot starve another.
+ * - the engine hands Piscina at most `maxThreads` tasks at a time and keeps the rest in its own fair queue,
+ *   so Piscina's queue stays empty (Piscina moves tasks that carry an abort signal to an internal FIFO that
+ *   a custom `taskQueue` never sees, which would defeat round-robin scheduling).
  * Our own limits gate the queue before `run()`; Piscina's `maxQueue` is a backstop at the same size.
  */
 export function createPool({ pool, limits }: ResolvedOptions): Piscina {
@@ -21,7 +22,6 @@ export function createPool({ pool, limits }: ResolvedOptions): Piscina {
     maxQueue: limits.maxQueued,
     concurrentTasksPerWorker: 1,
     atomics: 'disabled',
-    taskQueue: new FairQueue(),
     resourceLimits: pool.resourceLimits,
   });
 }

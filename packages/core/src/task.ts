@@ -17,8 +17,14 @@ export interface TaskEnd {
 
 /** The thread-side handles of a dispatched task; dropped when it ends. */
 export interface TaskChannel {
+  /** The parent's end of the task port. */
   port: MessagePort;
+  /** The worker's end, transferred with the task when it is submitted. */
+  workerPort: MessagePort;
+  /** The control block (cancel flag, steering counter) and a view of it. */
+  buffer: SharedArrayBuffer;
   control: Int32Array;
+  /** Aborts the Piscina task: drops it from the queue, or terminates its thread. */
   abort: AbortController;
 }
 
@@ -45,6 +51,8 @@ export class Task {
   /** Why it is stopping, for the error message. */
   stopMessage: string | undefined;
   channel: TaskChannel | undefined;
+  /** Handed to Piscina (as opposed to waiting in the engine's fair queue). */
+  submitted = false;
   /** Run-time and cancel-grace timers; both cleared when the task ends. */
   timeoutTimer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
