@@ -1,1 +1,59 @@
-export {};
+/**
+ * errand benchmarks: every suite with its baseline measured in the same run. `--quick` runs each briefly
+ * (CI smoke test: no timing is asserted). Writes bench/results/latest.json (full runs only).
+ */
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { machine, quick, type Result } from './harness.js';
+import { control } from './suites/control.js';
+import { cpu } from './suites/cpu.js';
+import { dispatch } from './suites/dispatch.js';
+import { memory } from './suites/memory.js';
+import { streaming } from './suites/streaming.js';
+
+const format = (value: number) =>
+  Number.isFinite(value)
+    ? Math.abs(value) >= 100
+      ? Math.round(value).toLocaleString('en-US')
+      : value.toFixed(2)
+    : String(value);
+
+async function main(): Promise<void> {
+  if (!(globalThis as { gc?: unknown }).gc)
+    process.stderr.write('note: run with --expose-gc for memory figures\n');
+  const started = Date.now();
+  const results: Result[] = [];
+  for (const suite of [dispatch, cpu, streaming, control, memory]) {
+    process.stderr.write(`running ${suite.name}…\n`);
+    results.push(...(await suite()));
+  }
+  const rows = results.map((result) => [
+    result.suite,
+    result.metric,
+    result.ratio === undefined ? '' : `${result.ratio.toFixed(2)}×`,
+    `${format(result.value)} ${result.unit}`,
+    result.baseline ? `${result.baseline.name}: ${format(result.baseline.value)}` : '',
+    result.target ?? '',
+    result.met === undefined ? '' : result.met ? 'met' : 'MISSED',
+  ]);
+  const header = ['suite', 'metric', 'ratio', 'errand', 'baseline', 'target', ''];
+  const table = [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+  const info = {
+    ...machine(),
+    loadavg: loadavg().map((load) => Number(load.toFixed(2))),
+    quick,
+    seconds: (Date.now() - started) / 1000,
+  };
+  process.stdout.write(`${table}\n\n${JSON.stringify(info)}\n`);
+  if (!quick) {
+    writeFileSync(
+      new URL('../results/latest.json', import.meta.url),
+      `${JSON.stringify({ machine: info, results }, null, 2)}\n`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -37,6 +37,8 @@ export class Engine {
   readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
   /** Tasks handed to Piscina whose run has not settled: at most `maxThreads`. */
   #inPool = 0;
+  /** Who waits for `#inPool` to reach 0 (only `close`). */
+  readonly #idle: Array<() => void> = [];
   #closing: Promise<void> | undefined;
 
   constructor(options: ResolvedOptions, emit: Emit) {
@@ -137,6 +139,9 @@ export class Engine {
       const live = [...this.registry.all()].filter((task) => !task.terminal);
       for (const task of live) this.stop(task, 'cancel', 'the supervisor is closing', graceMs);
       await Promise.all(live.map((task) => task.ended()));
+      // A task can end (a hard stop) before Piscina has settled its run and replaced the thread; destroying
+      // the pool in between would race that replacement.
+      while (this.#inPool > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
       this.completions.end();
       await this.#pool.destroy();
     })();
@@ -201,6 +206,7 @@ export class Engine {
         // The thread is free only once Piscina settles, even if the task was finished earlier (a hard stop).
         this.#inPool -= 1;
         this.#pump();
+        if (this.#inPool === 0) for (const resolve of this.#idle.splice(0)) resolve();
       });
   }
 

@@ -6,6 +6,9 @@ import type { OutputStream } from './output-stream.js';
 import type { TaskOutcome, Usage } from './protocol.js';
 import type { LoadedTool, ToolContext } from './toolset.js';
 
+/** Longest tool-call arguments (as JSON) a tool will be run with; longer ones go back to the model. */
+export const MAX_TOOL_ARGUMENT_CHARS = 100_000;
+
 /** Prefix that marks steering in the conversation, so the model can tell it from the original goal. */
 export const STEERING_PREFIX = '[Guidance from the parent agent]';
 
@@ -177,6 +180,9 @@ async function runTool(
     output.push({ kind: 'tool_result', text: `${call.name} error: ${message}` });
     return JSON.stringify({ error: message });
   };
+  if (argsText.length > MAX_TOOL_ARGUMENT_CHARS) {
+    return reject(`arguments are ${argsText.length} characters; the limit is ${MAX_TOOL_ARGUMENT_CHARS}`);
+  }
   const tool = options.tools.get(call.name);
   if (!tool) {
     const known = [...options.tools.keys()].join(', ') || 'none';

@@ -1,4 +1,5 @@
 import type { ErrorCode, WireError } from './protocol.js';
+import { redact } from './redact.js';
 
 /**
  * The worker-side way to stop a loop with a known code. It never crosses a thread: the task entry turns it
@@ -47,7 +48,7 @@ export function describeError(error: unknown): string {
 }
 
 export function toWireError(code: ErrorCode, error: unknown, prefix?: string): WireError {
-  const message = describeError(error);
+  const message = redact(describeError(error));
   return {
     code,
     name: error instanceof Error ? error.name : 'Error',

@@ -41,5 +41,5 @@ export {
 export type { ToolContext, ToolDefinition, Toolset, ToolsetFactory } from './toolset.js';
 export { defineTool, defineToolset } from './toolset.js';
 
-/** The built Piscina task entry. Workers need JavaScript at run time, so this points into `dist`. */
-export const workerEntryUrl: URL = new URL('./entry/run-task.js', import.meta.url);
+/** The built Piscina task entry (CommonJS; see `entry/piscina-entry.cts`). Workers need JavaScript at run time, so this points into `dist`. */
+export const workerEntryUrl: URL = new URL('./entry/piscina-entry.cjs', import.meta.url);

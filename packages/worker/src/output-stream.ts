@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { OutputChunk, WorkerMessage } from './protocol.js';
+import { redact } from './redact.js';
 
 /** Longest text one chunk may carry; the parent keeps only a bounded tail of lines anyway. */
 export const MAX_CHUNK_CHARS = 256 * 1024;
@@ -24,7 +25,9 @@ export class OutputStream {
   }
 
   push(chunk: OutputChunk): void {
-    const text = chunk.text.length > MAX_CHUNK_CHARS ? chunk.text.slice(-MAX_CHUNK_CHARS) : chunk.text;
+    const text = redact(
+      chunk.text.length > MAX_CHUNK_CHARS ? chunk.text.slice(-MAX_CHUNK_CHARS) : chunk.text,
+    );
     this.#batch.push(text === chunk.text ? chunk : { ...chunk, text });
     if (this.#batch.length === 1) {
       this.#firstAt = performance.now();
@@ -51,6 +54,10 @@ export class OutputStream {
   /** Posts a control message after everything buffered, keeping the port's order. */
   post(message: WorkerMessage): void {
     if (message.kind !== 'chunks') this.flush();
+    if (message.kind === 'progress' && message.lastText !== undefined) {
+      this.#port.postMessage({ ...message, lastText: redact(message.lastText) });
+      return;
+    }
     this.#port.postMessage(message);
   }
 }

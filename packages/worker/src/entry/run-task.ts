@@ -11,6 +11,7 @@ import { Inbox } from '../inbox.js';
 import { loadModel } from '../model.js';
 import { OutputStream } from '../output-stream.js';
 import type { TaskOutcome, TaskPayload } from '../protocol.js';
+import { redact } from '../redact.js';
 import { loadToolsets } from '../toolset.js';
 
 export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
@@ -27,7 +28,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
   try {
     if (token.requested()) return stopped(token);
     const [model, tools] = await Promise.all([loadModel(payload.model), loadToolsets(payload.toolsets)]);
-    return await runAgentLoop({
+    const outcome = await runAgentLoop({
       taskId: payload.taskId,
       sessionId: payload.sessionId,
       goal: payload.goal,
@@ -40,6 +41,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
       inbox,
       output,
     });
+    return outcome.result === undefined ? outcome : { ...outcome, result: redact(outcome.result) };
   } catch (error) {
     if (token.requested()) return stopped(token);
     const code = error instanceof LoopError ? error.code : 'model_error';

@@ -1,0 +1,109 @@
+import { MessageChannel } from 'node:worker_threads';
+import { CONTROL, type TaskPayload } from '@errand/worker';
+import runTask from '@errand/worker/entry';
+import { fixture, loopDelayP99, quick, type Result, scriptedSupervisor, sleep } from '../harness.js';
+
+/** An agent that does `slices` × 10 ms of CPU work, one tool call per slice, with 1 ms of model latency between. */
+function cpuTurns(slices: number) {
+  return [
+    ...Array.from({ length: slices }, () => ({
+      toolCalls: [{ name: 'burn', arguments: { ms: 10 } }],
+      delayMs: 1,
+    })),
+    { text: 'done' },
+  ];
+}
+
+/** The same agent on the main thread: the worker entry called directly, as a host without workers would. */
+async function inProcess(agents: number, slices: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: agents }, (_, index) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', () => {});
+      const payload: TaskPayload = {
+        taskId: `in-${index}`,
+        sessionId: 'in',
+        goal: 'cpu',
+        toolsets: { bench: { specifier: fixture('bench-toolset') } },
+        model: { provider: 'scripted', turns: cpuTurns(slices) as never },
+        maxIterations: slices + 1,
+        port: port2,
+        control: new SharedArrayBuffer(CONTROL.length * 4),
+        batchSize: 64,
+        flushMs: 16,
+        maxToolResultChars: 20_000,
+      };
+      return runTask(payload).finally(() => port1.close());
+    }),
+  );
+}
+
+/** Wall time (ms) for the agents through errand, with warm threads (pool start-up is not counted). */
+async function viaErrand(agents: number, slices: number): Promise<number> {
+  const supervisor = scriptedSupervisor(cpuTurns(slices), {
+    pool: { maxThreads: Math.max(2, agents), minThreads: Math.max(2, agents) },
+  });
+  await sleep(150);
+  const session = supervisor.session('cpu');
+  const start = performance.now();
+  const ids = Array.from({ length: agents }, () =>
+    session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
+  );
+  await Promise.all(ids.map((id) => session.collect(id)));
+  const elapsed = performance.now() - start;
+  await supervisor.close();
+  return elapsed;
+}
+
+/** Main-thread event-loop delay while CPU-heavy agents run, and wall time for N CPU-bound agents. */
+export async function cpu(): Promise<Result[]> {
+  const results: Result[] = [];
+  const slices = quick ? 10 : 40;
+  const idle = await loopDelayP99(() => sleep(quick ? 300 : 1_000));
+  for (const agents of quick ? [2] : [2, 4, 8]) {
+    // Only the main thread's delay is measured; the worker threads carry the load.
+    const supervisor = scriptedSupervisor(cpuTurns(slices), {
+      pool: { maxThreads: agents, minThreads: agents },
+    });
+    await sleep(100);
+    const session = supervisor.session('cpu');
+    const errandP99 = await loopDelayP99(async () => {
+      const ids = Array.from({ length: agents }, () =>
+        session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
+      );
+      await Promise.all(ids.map((id) => session.collect(id)));
+    });
+    await supervisor.close();
+    const inProcessP99 = await loopDelayP99(() => inProcess(agents, slices));
+    const ratio = errandP99 / idle;
+    results.push({
+      suite: 'responsiveness',
+      metric: `event-loop p99 with ${agents} CPU-heavy agents`,
+      value: errandP99,
+      unit: 'ms',
+      baseline: { name: `idle ${idle.toFixed(2)} ms; in-process`, value: inProcessP99 },
+      ratio,
+      target: '≤ 1.5× idle p99',
+      met: ratio <= 1.5,
+    });
+  }
+  const cpuSlices = quick ? 10 : 20;
+  for (const agents of quick ? [1, 2] : [1, 2, 4, 8, 16]) {
+    const start = performance.now();
+    await inProcess(agents, cpuSlices);
+    const inProcessMs = performance.now() - start;
+    const errandMs = await viaErrand(agents, cpuSlices);
+    const speedup = inProcessMs / errandMs;
+    results.push({
+      suite: 'parallel CPU',
+      metric: `wall time, ${agents} CPU-bound agents (${cpuSlices * 10} ms CPU each)`,
+      value: errandMs,
+      unit: 'ms',
+      baseline: { name: 'in-process', value: inProcessMs },
+      ratio: speedup,
+      target: agents >= 2 ? '≥ 1.8× speedup' : 'report',
+      met: agents >= 2 ? speedup >= 1.8 : true,
+    });
+  }
+  return results;
+}
