@@ -9,6 +9,9 @@ export interface ValidGoal {
   goal: string;
   context?: string;
   toolsets: Record<string, ToolsetSpec>;
+  /** Whether the goal may use the supervisor's host tools (the `host` toolset). */
+  hostTools: boolean;
+  role: 'orchestrator' | 'worker';
   /** The profile name, if one was chosen, and the spec the worker will build. */
   modelName?: string;
   model: ModelSpec;
@@ -22,6 +25,7 @@ const inputSchema = z
     goal: z.string(),
     context: z.string().optional(),
     model: z.string().optional(),
+    role: z.enum(['orchestrator', 'worker']).optional(),
     toolsets: z.array(z.string()).optional(),
     maxIterations: z.number().int().positive().optional(),
     timeoutMs: z.number().int().positive().optional(),
@@ -74,10 +78,17 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
     model = profile;
   }
   const toolsets: Record<string, ToolsetSpec> = {};
+  const hasHostTools = Object.keys(options.hostTools).length > 0;
+  let hostTools = data.toolsets === undefined && hasHostTools;
   for (const name of data.toolsets ?? Object.keys(options.toolsets)) {
+    if (name === 'host' && hasHostTools) {
+      hostTools = true;
+      continue;
+    }
     const specifier = Object.hasOwn(options.toolsets, name) ? options.toolsets[name] : undefined;
     if (specifier === undefined) {
-      const allowed = Object.keys(options.toolsets).join(', ') || 'none';
+      const allowed =
+        [...Object.keys(options.toolsets), ...(hasHostTools ? ['host'] : [])].join(', ') || 'none';
       throw new InvalidInputError('toolsets', `unknown toolset "${name.slice(0, 64)}"; allowed: ${allowed}`);
     }
     toolsets[name] = specifier;
@@ -99,6 +110,8 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
   const valid: ValidGoal = {
     goal: data.goal,
     toolsets,
+    hostTools,
+    role: data.role ?? 'worker',
     model,
     maxIterations: data.maxIterations ?? limits.defaultMaxIterations,
     timeoutMs: data.timeoutMs ?? limits.defaultTimeoutMs,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
   CONTROL,
   ERROR_CODES,
@@ -13,10 +13,13 @@ import {
 import type { Piscina } from 'piscina';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
+import type { DelegationHost } from './delegation-ops.js';
 import { InvalidInputError, LimitExceededError, ShuttingDownError, TaskFinishedError } from './errors.js';
 import { FairQueue } from './fair-queue.js';
+import { openBridge } from './host-bridge.js';
 import type { ResolvedOptions } from './options.js';
 import { createPool } from './pool.js';
+import { Session } from './session.js';
 import { Task, type TaskChannel, type TaskEnd } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents } from './types.js';
@@ -37,6 +40,32 @@ export class Engine {
   readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
   /** Tasks handed to Piscina whose run has not settled: at most `maxThreads`. */
   #inPool = 0;
+  /** The delegation operations as orchestrator agents see them: the same engine, one level deeper. */
+  readonly #delegationHost: DelegationHost = {
+    delegate: (parent, input) =>
+      this.delegate(
+        parent.sessionId,
+        {
+          goal: input.goal as string,
+          ...(input.context === undefined ? {} : { context: input.context as string }),
+          ...(input.toolsets === undefined ? {} : { toolsets: input.toolsets as string[] }),
+          ...(input.model === undefined ? {} : { model: input.model as string }),
+          ...(input.role === undefined ? {} : { role: input.role as 'orchestrator' | 'worker' }),
+          ...(input.max_iterations === undefined ? {} : { maxIterations: input.max_iterations as number }),
+          ...(input.timeout_seconds === undefined
+            ? {}
+            : { timeoutMs: Math.round((input.timeout_seconds as number) * 1000) }),
+        },
+        parent,
+      ),
+    check: (parent, id, previewLines) => new Session(this, parent.sessionId).check(id, { previewLines }),
+    collect: (parent, id, timeoutMs) =>
+      new Session(this, parent.sessionId).collect(id, { timeoutMs, previewLines: 10 }),
+    steer: (parent, id, text) => this.steer(parent.sessionId, id, text),
+    cancel: (parent, id, reason) =>
+      new Session(this, parent.sessionId).cancel(id, reason === undefined ? {} : { reason }),
+    children: (parent) => [...parent.children].map((child) => child.snapshot(10)),
+  };
   /** Who waits for `#inPool` to reach 0 (only `close`). */
   readonly #idle: Array<() => void> = [];
   #closing: Promise<void> | undefined;
@@ -55,11 +84,28 @@ export class Engine {
     return this.#closing !== undefined;
   }
 
-  /** Registers and dispatches a goal. Returns its id synchronously; never waits on the pool. */
-  delegate(sessionId: string, input: DelegateInput): string {
+  /**
+   * Registers and dispatches a goal. Returns its id synchronously; never waits on the pool. `parent` is the
+   * orchestrator task delegating it, if any: the child runs one level deeper, within `limits.maxDepth`.
+   */
+  delegate(sessionId: string, input: DelegateInput, parent?: Task): string {
     if (this.#closing) throw new ShuttingDownError();
     const goal = validateGoal(input, this.options);
     const { limits } = this.options;
+    const depth = parent ? parent.depth + 1 : 0;
+    if (depth > limits.maxDepth) {
+      throw new LimitExceededError(
+        'maxDepth',
+        limits.maxDepth,
+        `delegation may nest ${limits.maxDepth} level(s) deep; this would be ${depth}`,
+      );
+    }
+    if (goal.role === 'orchestrator' && depth >= limits.maxDepth) {
+      throw new InvalidInputError(
+        'role',
+        `a task at depth ${depth} cannot be an orchestrator (limits.maxDepth = ${limits.maxDepth})`,
+      );
+    }
     const unfinished = this.registry.unfinished(sessionId);
     if (unfinished >= limits.maxTasksPerSession) {
       throw new LimitExceededError(
@@ -76,6 +122,11 @@ export class Engine {
       );
     }
     const task = new Task(randomUUID(), sessionId, goal, limits.outputLines, limits.outputLineChars);
+    if (parent) {
+      task.depth = depth;
+      task.parent = parent;
+      parent.children.add(task);
+    }
     this.registry.add(task);
     this.registry.queued += 1;
     this.#enqueue(task);
@@ -126,11 +177,19 @@ export class Engine {
       // drops it from its queue, or terminates the thread if it had just begun.
       if (!this.#waiting.remove(task)) channel.abort.abort();
       this.#finish(task, { status: 'cancelled', exitReason: 'cancelled' });
+      this.#stopChildren(task, graceMs);
       return;
     }
     Atomics.store(channel.control, CONTROL.stop, reason === 'timeout' ? STOP_TIMEOUT : STOP_CANCEL);
     channel.port.postMessage({ kind: 'cancel' });
     task.graceTimer = setTimeout(() => channel.abort.abort(), graceMs);
+    this.#stopChildren(task, graceMs);
+  }
+
+  /** A stopped orchestrator takes the sub-agents it delegated with it. */
+  #stopChildren(task: Task, graceMs: number): void {
+    for (const child of task.children)
+      this.stop(child, 'cancel', `parent task ${task.id} was stopped`, graceMs);
   }
 
   /** Cancels everything, waits for every task to end, then ends the pool. Idempotent. */
@@ -194,10 +253,17 @@ export class Engine {
       maxToolResultChars: limits.maxToolResultChars,
     };
     if (task.goal.context !== undefined) payload.context = task.goal.context;
+    const transferList: MessagePort[] = [channel.workerPort];
+    const bridge = openBridge(task, this.options, this.#delegationHost);
+    if (bridge) {
+      payload.bridge = bridge.spec;
+      transferList.push(bridge.spec.port);
+      task.bridge = bridge;
+    }
     task.submitted = true;
     this.#inPool += 1;
     this.#pool
-      .run(payload, { transferList: [channel.workerPort], signal: channel.abort.signal })
+      .run(payload, { transferList, signal: channel.abort.signal })
       .then(
         (outcome: unknown) => this.#settle(task, outcome, undefined),
         (error: unknown) => this.#settle(task, undefined, error),
@@ -283,6 +349,8 @@ export class Engine {
     task.timeoutTimer = task.graceTimer = undefined;
     task.channel?.port.close();
     task.channel = undefined;
+    task.bridge?.close(`task ${task.id} ended ${task.state.stopping ?? end.status}`);
+    task.bridge = undefined;
     this.#transition(task, { type: 'finish', status: end.status });
     this.registry.finished(task);
     const snapshot = task.snapshot(this.options.limits.outputLines);

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { type ModelSpec, modelSpecSchema, type ToolsetSpec } from '@errand/worker';
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
+import type { HostModel, HostTool } from './host-tools.js';
 
 /** Bounds on everything a caller or a model can make the engine hold. */
 export interface Limits {
@@ -39,6 +40,10 @@ export interface Limits {
   maxPendingSteers: number;
   /** Tool results longer than this are cut before the model sees them. @default 20_000 */
   maxToolResultChars: number;
+  /** How deep delegation may nest: 1 lets top-level orchestrators delegate, and their children cannot. @default 1 */
+  maxDepth: number;
+  /** Longest a host-bridge call (host tool, host model, delegation op) may take. @default 60_000 */
+  hostCallTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -58,6 +63,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   outputLineChars: 500,
   maxPendingSteers: 32,
   maxToolResultChars: 20_000,
+  maxDepth: 1,
+  hostCallTimeoutMs: 60_000,
 });
 
 /** The worker pool. */
@@ -112,6 +119,13 @@ export interface SupervisorOptions {
   toolsets?: Record<string, string | ToolsetSpec>;
   /** Overrides for {@link DEFAULT_LIMITS}. */
   limits?: Partial<Limits>;
+  /**
+   * Tools that run on the host's main thread, offered to agents whose goal allows the `host` toolset.
+   * @example { lookup_user: defineHostTool({ description, input: z.object({ id: z.string() }), run: ({ id }) => db.get(id) }) }
+   */
+  hostTools?: Record<string, HostTool>;
+  /** Model functions for `{ provider: 'host', name }` specs: the turn runs on the host, credentials stay there. */
+  hostModels?: Record<string, HostModel>;
   pool?: PoolOptions;
 }
 
@@ -138,6 +152,8 @@ const limitsSchema = z
     outputLineChars: count(1_000_000),
     maxPendingSteers: count(),
     maxToolResultChars: count(),
+    maxDepth: z.number().int().nonnegative().max(16),
+    hostCallTimeoutMs: count(2 ** 31 - 1),
   })
   .partial()
   .strict();
@@ -182,6 +198,8 @@ const optionsSchema = z.object({
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
+  hostTools: Record<string, HostTool>;
+  hostModels: Record<string, HostModel>;
   model: ModelSpec;
   models: Record<string, ModelSpec>;
   toolsets: Record<string, ToolsetSpec>;
@@ -228,7 +246,36 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
       ...(spec.options === undefined ? {} : { options: spec.options }),
     };
   }
-  return { model: parsed.data.model, models: parsed.data.models ?? {}, toolsets, limits, pool };
+  const hostTools = options.hostTools ?? {};
+  for (const [name, tool] of Object.entries(hostTools)) {
+    if (
+      !/^[a-zA-Z0-9_-]{1,64}$/.test(name) ||
+      typeof tool?.run !== 'function' ||
+      typeof tool.input?.safeParse !== 'function'
+    ) {
+      throw new InvalidInputError(
+        `options.hostTools.${name}`,
+        'needs a name of [a-zA-Z0-9_-], a zod input and run()',
+      );
+    }
+  }
+  const hostModels = options.hostModels ?? {};
+  for (const spec of [parsed.data.model, ...Object.values(parsed.data.models ?? {})]) {
+    if (spec.provider === 'host' && typeof hostModels[spec.name] !== 'function') {
+      throw new InvalidInputError('options.hostModels', `no host model named "${spec.name}"`);
+    }
+  }
+  if (Object.hasOwn(toolsets, 'host'))
+    throw new InvalidInputError('options.toolsets.host', '"host" names the host tools');
+  return {
+    model: parsed.data.model,
+    models: parsed.data.models ?? {},
+    toolsets,
+    limits,
+    pool,
+    hostTools,
+    hostModels,
+  };
 }
 
 /**

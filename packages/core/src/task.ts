@@ -53,6 +53,12 @@ export class Task {
   channel: TaskChannel | undefined;
   /** Handed to Piscina (as opposed to waiting in the engine's fair queue). */
   submitted = false;
+  /** 0 for a goal the host delegated; parent's depth + 1 for one an orchestrator delegated. */
+  depth = 0;
+  parent: Task | undefined;
+  readonly children = new Set<Task>();
+  /** The host side of the bridge: aborted when the task ends, so host tools stop; closes the bridge port. */
+  bridge: { close(reason: string): void } | undefined;
   /** Run-time and cancel-grace timers; both cleared when the task ends. */
   timeoutTimer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;

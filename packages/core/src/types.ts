@@ -15,6 +15,11 @@ export interface DelegateInput {
   maxIterations?: number;
   /** Run time before the task ends `timed_out`, counted from when it starts. @default limits.defaultTimeoutMs */
   timeoutMs?: number;
+  /**
+   * `orchestrator` gives the agent the delegation operations as tools (its children run one level deeper,
+   * within `limits.maxDepth`). @default 'worker' (a leaf: it never sees delegation tools)
+   */
+  role?: 'orchestrator' | 'worker';
   /** Host data carried on the task's snapshots (JSON-serialisable, at most `limits.maxMetadataChars`). */
   metadata?: Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 export { STEERING_PREFIX, safeJson } from './agent-loop.js';
 export { isToolError, ToolError } from './errors.js';
+export type { HostApi } from './host-bridge.js';
 export type {
   CreateModel,
   Model,
@@ -10,11 +11,14 @@ export type {
   ToolCall,
 } from './model.js';
 export type {
+  BridgeSpec,
   ChunkKind,
   ErrorCode,
   ExitReason,
+  HostModelSpec,
   ModelSpec,
   ModuleModelSpec,
+  OpenAICompatibleModelSpec,
   OutputChunk,
   ParentMessage,
   ScriptedModelSpec,
@@ -30,8 +34,10 @@ export type {
 export {
   CONTROL,
   ERROR_CODES,
+  hostModelSpecSchema,
   modelSpecSchema,
   moduleModelSpecSchema,
+  openAICompatibleModelSpecSchema,
   parentMessageSchema,
   STOP_CANCEL,
   STOP_TIMEOUT,

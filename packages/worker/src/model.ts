@@ -1,5 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { describeError, LoopError } from './errors.js';
+import type { HostBridge } from './host-bridge.js';
+import { createOpenAICompatibleModel } from './models/openai-compatible.js';
 import { createScriptedModel } from './models/scripted.js';
 import type { ModelSpec, Usage } from './protocol.js';
 
@@ -61,8 +63,13 @@ export function importable(specifier: string): string {
 }
 
 /** Builds the task's model from its spec. Load failures are `model_error`. */
-export async function loadModel(spec: ModelSpec): Promise<Model> {
+export async function loadModel(spec: ModelSpec, bridge?: HostBridge): Promise<Model> {
   if (spec.provider === 'scripted') return createScriptedModel(spec);
+  if (spec.provider === 'openai-compatible') return createOpenAICompatibleModel(spec);
+  if (spec.provider === 'host') {
+    if (!bridge) throw new LoopError('model_error', `host model "${spec.name}" needs the host bridge`);
+    return bridge.model(spec.name);
+  }
   let loaded: { default?: unknown };
   try {
     loaded = (await import(importable(spec.specifier))) as { default?: unknown };

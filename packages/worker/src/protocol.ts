@@ -134,11 +134,41 @@ export const moduleModelSpecSchema = z.object({
   options: z.unknown().optional(),
 });
 
+/**
+ * Any OpenAI Chat Completions server (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp), streamed. The key is
+ * read inside the worker from the environment variable `apiKeyEnv` names; it is never part of the spec.
+ */
+export const openAICompatibleModelSpecSchema = z
+  .object({
+    provider: z.literal('openai-compatible'),
+    baseURL: z.string().url(),
+    model: z.string().min(1),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().positive().optional(),
+    requestTimeoutMs: z.number().int().positive().optional(),
+    maxRetries: z.number().int().min(0).max(10).optional(),
+  })
+  .strict();
+
+/** A model function registered on the Supervisor (`hostModels`), called over the host bridge. */
+export const hostModelSpecSchema = z
+  .object({ provider: z.literal('host'), name: z.string().min(1) })
+  .strict();
+
 /** Model providers the worker can run. */
 export const modelSpecSchema = z.discriminatedUnion('provider', [
   scriptedModelSpecSchema,
   moduleModelSpecSchema,
+  openAICompatibleModelSpecSchema,
+  hostModelSpecSchema,
 ]);
+export type OpenAICompatibleModelSpec = z.infer<typeof openAICompatibleModelSpecSchema>;
+export type HostModelSpec = z.infer<typeof hostModelSpecSchema>;
 export type ScriptedTurn = z.infer<typeof scriptedTurnSchema>;
 export type ScriptedModelSpec = z.infer<typeof scriptedModelSpecSchema>;
 export type ModuleModelSpec = z.infer<typeof moduleModelSpecSchema>;
@@ -152,6 +182,16 @@ export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export interface ToolsetSpec {
   specifier: string;
   options?: unknown;
+}
+
+/** The host-bridge part of a task payload: present when the goal uses host tools, a host model or delegation. */
+export interface BridgeSpec {
+  /** The worker's end of the bridge channel (transferred). */
+  port: MessagePort;
+  /** Host tools this goal may use, as offered to the model (name, description, JSON Schema). */
+  tools: Array<{ name: string; description: string; parameters: Record<string, unknown> }>;
+  /** Longest a bridge call may take before the task treats it as failed. */
+  timeoutMs: number;
 }
 
 /** Everything a worker needs to run one goal. Cloned into the worker by Piscina; `port` is transferred. */
@@ -171,4 +211,5 @@ export interface TaskPayload {
   flushMs: number;
   /** Tool results longer than this are cut before they are fed back to the model. */
   maxToolResultChars: number;
+  bridge?: BridgeSpec;
 }

@@ -7,6 +7,7 @@
 import { runAgentLoop } from '../agent-loop.js';
 import { CancelToken } from '../cancel-token.js';
 import { LoopError, toWireError } from '../errors.js';
+import { HostBridge } from '../host-bridge.js';
 import { Inbox } from '../inbox.js';
 import { loadModel } from '../model.js';
 import { OutputStream } from '../output-stream.js';
@@ -24,10 +25,20 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
   // event keeps every line emitted before the crash (posting is synchronous, so it lands before the thread
   // is gone).
   const flushOnExit = () => output.flush();
+  let bridge: HostBridge | undefined;
   process.once('exit', flushOnExit);
   try {
     if (token.requested()) return stopped(token);
-    const [model, tools] = await Promise.all([loadModel(payload.model), loadToolsets(payload.toolsets)]);
+    bridge = payload.bridge ? new HostBridge(payload.bridge, token.signal) : undefined;
+    const [model, tools] = await Promise.all([
+      loadModel(payload.model, bridge),
+      loadToolsets(payload.toolsets),
+    ]);
+    for (const [name, tool] of bridge?.tools(payload.bridge!.tools) ?? []) {
+      if (tools.has(name))
+        throw new LoopError('tool_error', `host tool ${name} has the name of a toolset tool`);
+      tools.set(name, tool);
+    }
     const outcome = await runAgentLoop({
       taskId: payload.taskId,
       sessionId: payload.sessionId,
@@ -51,6 +62,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     // chunks that are still in flight.
     output.flush();
     inbox.close();
+    bridge?.close();
     process.off('exit', flushOnExit);
   }
 }
