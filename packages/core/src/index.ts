@@ -9,6 +9,8 @@ export {
   TimeoutError,
   WorkerCrashedError,
 } from './errors.js';
+export type { HostModel, HostTool, HostToolContext } from './host-tools.js';
+export { defineHostTool } from './host-tools.js';
 export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
 export { DEFAULT_LIMITS } from './options.js';
 export { RingBuffer } from './ring-buffer.js';
