@@ -2,8 +2,12 @@ import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type SupervisorOptions } from '@errand/core';
+import { roundsPerMs } from './fixtures/bench-toolset.js';
 
 export const quick = process.argv.includes('--quick');
+
+/** sha256 rounds per millisecond on this machine (measured once, on the idle main thread). */
+export const ROUNDS_PER_MS = roundsPerMs();
 
 /** A row of the results table. */
 export interface Result {

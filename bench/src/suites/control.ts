@@ -1,17 +1,20 @@
-import { percentile, quick, type Result, scriptedSupervisor, sleep } from '../harness.js';
+import { percentile, quick, type Result, ROUNDS_PER_MS, scriptedSupervisor, sleep } from '../harness.js';
 
 /** steer → steer_ack and cancel → terminal for an agent in a checkpointing CPU tool; hard cancel of one that never checkpoints. */
 export async function control(): Promise<Result[]> {
   const rounds = quick ? 5 : 20;
   const grace = 200;
-  const supervisor = scriptedSupervisor([{ toolCalls: [{ name: 'burn', arguments: { ms: 60_000 } }] }], {
-    models: {
-      hang: { provider: 'scripted', turns: [{ toolCalls: [{ name: 'hang' }] }] },
-      ok: { provider: 'scripted', turns: [{ text: 'ok' }] },
+  const supervisor = scriptedSupervisor(
+    [{ toolCalls: [{ name: 'burn', arguments: { rounds: 60_000 * ROUNDS_PER_MS } }] }],
+    {
+      models: {
+        hang: { provider: 'scripted', turns: [{ toolCalls: [{ name: 'hang' }] }] },
+        ok: { provider: 'scripted', turns: [{ text: 'ok' }] },
+      },
+      limits: { cancelGraceMs: grace },
+      pool: { maxThreads: 2, minThreads: 2 },
     },
-    limits: { cancelGraceMs: grace },
-    pool: { maxThreads: 2, minThreads: 2 },
-  });
+  );
   const session = supervisor.session('control');
   const steer: number[] = [];
   const cancel: number[] = [];

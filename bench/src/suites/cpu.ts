@@ -1,13 +1,21 @@
 import { MessageChannel } from 'node:worker_threads';
 import { CONTROL, type TaskPayload } from '@errand/worker';
 import runTask from '@errand/worker/entry';
-import { fixture, loopDelayP99, quick, type Result, scriptedSupervisor, sleep } from '../harness.js';
+import {
+  fixture,
+  loopDelayP99,
+  quick,
+  type Result,
+  ROUNDS_PER_MS,
+  scriptedSupervisor,
+  sleep,
+} from '../harness.js';
 
 /** An agent that does `slices` × 10 ms of CPU work, one tool call per slice, with 1 ms of model latency between. */
 function cpuTurns(slices: number) {
   return [
     ...Array.from({ length: slices }, () => ({
-      toolCalls: [{ name: 'burn', arguments: { ms: 10 } }],
+      toolCalls: [{ name: 'burn', arguments: { rounds: 10 * ROUNDS_PER_MS } }],
       delayMs: 1,
     })),
     { text: 'done' },

@@ -15,18 +15,24 @@ import type { TaskOutcome, TaskPayload } from '../protocol.js';
 import { redact } from '../redact.js';
 import { loadToolsets } from '../toolset.js';
 
+/**
+ * Output streams of the tasks running in this thread. A tool that calls process.exit() ends the thread
+ * mid-batch; flushing them from the 'exit' event keeps every line emitted before the crash (posting is
+ * synchronous, so it lands before the thread is gone). One listener for the thread, however many tasks.
+ */
+const live = new Set<OutputStream>();
+process.on('exit', () => {
+  for (const output of live) output.flush();
+});
+
 export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
   const control = new Int32Array(payload.control);
   const token = new CancelToken(control);
   const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs);
   const inbox = new Inbox(payload.port, control, token);
   output.post({ kind: 'start', at: Date.now() });
-  // A tool that calls process.exit() ends the thread mid-batch; posting what is buffered from the 'exit'
-  // event keeps every line emitted before the crash (posting is synchronous, so it lands before the thread
-  // is gone).
-  const flushOnExit = () => output.flush();
+  live.add(output);
   let bridge: HostBridge | undefined;
-  process.once('exit', flushOnExit);
   try {
     if (token.requested()) return stopped(token);
     bridge = payload.bridge ? new HostBridge(payload.bridge, token.signal) : undefined;
@@ -63,7 +69,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     output.flush();
     inbox.close();
     bridge?.close();
-    process.off('exit', flushOnExit);
+    live.delete(output);
   }
 }
 
