@@ -53,6 +53,7 @@ async function viaErrand(agents: number, slices: number): Promise<number> {
   });
   await sleep(150);
   const session = supervisor.session('cpu');
+  await warm(supervisor, Math.max(2, agents));
   const start = performance.now();
   const ids = Array.from({ length: agents }, () =>
     session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
@@ -61,6 +62,18 @@ async function viaErrand(agents: number, slices: number): Promise<number> {
   const elapsed = performance.now() - start;
   await supervisor.close();
   return elapsed;
+}
+
+/**
+ * Loads the toolset and JIT-compiles the tool in every thread, as the in-process baseline already is on the
+ * main thread: both sides are measured warm.
+ */
+async function warm(supervisor: ReturnType<typeof scriptedSupervisor>, threads: number): Promise<void> {
+  const session = supervisor.session('warm-up');
+  const ids = Array.from({ length: threads * 2 }, () =>
+    session.delegate({ goal: 'warm', maxIterations: 21 }),
+  );
+  await Promise.all(ids.map((id) => session.collect(id)));
 }
 
 /** Main-thread event-loop delay while CPU-heavy agents run, and wall time for N CPU-bound agents. */
@@ -75,6 +88,7 @@ export async function cpu(): Promise<Result[]> {
     });
     await sleep(100);
     const session = supervisor.session('cpu');
+    await warm(supervisor, agents);
     const errandP99 = await loopDelayP99(async () => {
       const ids = Array.from({ length: agents }, () =>
         session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),

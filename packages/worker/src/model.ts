@@ -1,7 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { describeError, LoopError } from './errors.js';
 import type { HostBridge } from './host-bridge.js';
-import { createOpenAICompatibleModel } from './models/openai-compatible.js';
 import { createScriptedModel } from './models/scripted.js';
 import type { ModelSpec, Usage } from './protocol.js';
 
@@ -65,7 +64,11 @@ export function importable(specifier: string): string {
 /** Builds the task's model from its spec. Load failures are `model_error`. */
 export async function loadModel(spec: ModelSpec, bridge?: HostBridge): Promise<Model> {
   if (spec.provider === 'scripted') return createScriptedModel(spec);
-  if (spec.provider === 'openai-compatible') return createOpenAICompatibleModel(spec);
+  if (spec.provider === 'openai-compatible') {
+    // Loaded on demand: the SDK costs tens of milliseconds to load, and most tasks of a pool may not need it.
+    const { createOpenAICompatibleModel } = await import('./models/openai-compatible.js');
+    return createOpenAICompatibleModel(spec);
+  }
   if (spec.provider === 'host') {
     if (!bridge) throw new LoopError('model_error', `host model "${spec.name}" needs the host bridge`);
     return bridge.model(spec.name);

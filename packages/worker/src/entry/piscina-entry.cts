@@ -10,9 +10,12 @@
  */
 type RunTask = (payload: unknown) => Promise<unknown>;
 
-let entry: Promise<RunTask> | undefined;
+// Started as soon as Piscina loads this file (it does so when the thread starts), so a fresh thread is warm
+// by the time its first task arrives.
+const entry: Promise<RunTask> = import('./run-task.js').then((loaded) => loaded.default as RunTask);
+// A failed load is reported by the task that awaits it; this keeps it from also being an unhandled rejection.
+entry.catch(() => {});
 
 module.exports = function runTask(payload: unknown): Promise<unknown> {
-  entry ??= import('./run-task.js').then((loaded) => loaded.default as RunTask);
   return entry.then((run) => run(payload));
 };
