@@ -6,5 +6,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // The JSON report lets .ci/run end with a plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: '.test-results.json' }]],
   },
 });
