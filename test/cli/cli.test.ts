@@ -100,3 +100,43 @@ describe('errand CLI (the built bin as a subprocess)', () => {
     expect(ran.stdout).toMatch(/host event-loop delay p99 while agents worked: [\d.]+ ms/);
   });
 });
+
+describe('errand mcp', () => {
+  it('serves the six tools over stdio to the SDK client, running the demo model', async () => {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const client = new Client({ name: 'cli-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [bin, '--root', root, 'mcp'],
+        cwd: root,
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      expect((await client.listTools()).tools).toHaveLength(6);
+      const text = (result: Awaited<ReturnType<typeof client.callTool>>) =>
+        JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as Record<string, unknown>;
+      const started = text(
+        await client.callTool({
+          name: 'delegate_task_async',
+          arguments: { goal: 'Count TODOs under packages/core' },
+        }),
+      );
+      const done = text(
+        await client.callTool(
+          { name: 'collect_task', arguments: { task_id: started.task_id, timeout_seconds: 30 } },
+          undefined,
+          {
+            timeout: 40_000,
+          },
+        ),
+      );
+      expect(done).toMatchObject({ status: 'completed' });
+      expect(done.result).toMatch(/\[demo model\] Found \d+ matches/);
+    } finally {
+      await client.close();
+    }
+  });
+});
