@@ -79,6 +79,13 @@ export interface PoolOptions {
   minThreads?: number;
   /** How long an idle thread is kept (starting one costs ~27 ms). @default 60_000 */
   idleTimeoutMs?: number;
+  /**
+   * How much lower than the host's the worker threads' CPU priority is (Unix `nice`, applied per thread by
+   * Piscina through `@napi-rs/nice`, Piscina's own optional dependency). Busy agents then yield the CPU to the
+   * host's main thread when cores are scarce. 0 leaves them equal.
+   * @default 10
+   */
+  niceIncrement?: number;
   /** Alias of `idleTimeoutMs`, under Piscina's name. */
   idleTimeout?: number;
   /** V8 old-generation cap per worker; a task past it ends `failed` with `worker_crashed`. @default 512 */
@@ -164,6 +171,7 @@ const poolSchema = z
     minThreads: z.number().int().nonnegative().max(1_024),
     idleTimeoutMs: z.number().int().nonnegative(),
     idleTimeout: z.number().int().nonnegative(),
+    niceIncrement: z.number().int().min(0).max(19),
     maxOldGenerationSizeMb: count(),
     resourceLimits: z
       .object({
@@ -210,6 +218,7 @@ export interface ResolvedOptions {
 /** Pool options after defaults. */
 export interface ResolvedPool {
   maxThreads: number;
+  niceIncrement: number;
   minThreads: number;
   idleTimeoutMs: number;
   resourceLimits: NonNullable<PoolOptions['resourceLimits']> & { maxOldGenerationSizeMb: number };
@@ -230,6 +239,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     maxThreads,
     minThreads: Math.min(given?.minThreads ?? 1, maxThreads),
     idleTimeoutMs: given?.idleTimeoutMs ?? given?.idleTimeout ?? 60_000,
+    niceIncrement: given?.niceIncrement ?? 10,
     resourceLimits: {
       ...(stripUndefined(given?.resourceLimits ?? {}) as NonNullable<PoolOptions['resourceLimits']>),
       maxOldGenerationSizeMb:

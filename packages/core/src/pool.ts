@@ -8,6 +8,10 @@ import type { ResolvedOptions } from './options.js';
  *   timers would never run between tasks;
  * - `concurrentTasksPerWorker: 1`: a hard cancel terminates the whole thread, so it must hold one task only;
  * - a long `idleTimeout`: a thread costs ~27 ms to start;
+ * - `niceIncrement`: worker threads run at a lower CPU priority than the host. With 4 plain busy threads on
+ *   2 cores this took the main thread's event-loop p99 from 4.1 ms to 1.2 ms (idle level); with errand's
+ *   CPU agents the p99 stayed at ~7 ms either way (see BENCHMARKS.md), so something other than the workers'
+ *   own CPU time still delays the host there;
  * - the engine hands Piscina at most `maxThreads` tasks at a time and keeps the rest in its own fair queue,
  *   so Piscina's queue stays empty (Piscina moves tasks that carry an abort signal to an internal FIFO that
  *   a custom `taskQueue` never sees, which would defeat round-robin scheduling).
@@ -22,6 +26,7 @@ export function createPool({ pool, limits }: ResolvedOptions): Piscina {
     maxQueue: limits.maxQueued,
     concurrentTasksPerWorker: 1,
     atomics: 'disabled',
+    niceIncrement: pool.niceIncrement,
     resourceLimits: pool.resourceLimits,
   });
 }
