@@ -1,26 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import {
-  CONTROL,
-  ERROR_CODES,
-  type ErrorCode,
-  STOP_CANCEL,
-  STOP_TIMEOUT,
-  type TaskOutcome,
-  type TaskPayload,
-  type WorkerMessage,
-} from '@errand/worker';
+import { CONTROL, STOP_CANCEL, STOP_TIMEOUT, type TaskPayload, type WorkerMessage } from '@errand/worker';
 import type { Piscina } from 'piscina';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
+import { delegationHostFor } from './delegation-host.js';
 import type { DelegationHost } from './delegation-ops.js';
 import { InvalidInputError, LimitExceededError, ShuttingDownError, TaskFinishedError } from './errors.js';
 import { FairQueue } from './fair-queue.js';
 import { openBridge } from './host-bridge.js';
 import type { ResolvedOptions } from './options.js';
 import { createPool } from './pool.js';
-import { Session } from './session.js';
 import { Task, type TaskChannel, type TaskEnd } from './task.js';
+import { endFromCrash, endFromOutcome } from './task-end.js';
 import { TaskRegistry } from './task-registry.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents } from './types.js';
 
@@ -41,31 +33,7 @@ export class Engine {
   /** Tasks handed to Piscina whose run has not settled: at most `maxThreads`. */
   #inPool = 0;
   /** The delegation operations as orchestrator agents see them: the same engine, one level deeper. */
-  readonly #delegationHost: DelegationHost = {
-    delegate: (parent, input) =>
-      this.delegate(
-        parent.sessionId,
-        {
-          goal: input.goal as string,
-          ...(input.context === undefined ? {} : { context: input.context as string }),
-          ...(input.toolsets === undefined ? {} : { toolsets: input.toolsets as string[] }),
-          ...(input.model === undefined ? {} : { model: input.model as string }),
-          ...(input.role === undefined ? {} : { role: input.role as 'orchestrator' | 'worker' }),
-          ...(input.max_iterations === undefined ? {} : { maxIterations: input.max_iterations as number }),
-          ...(input.timeout_seconds === undefined
-            ? {}
-            : { timeoutMs: Math.round((input.timeout_seconds as number) * 1000) }),
-        },
-        parent,
-      ),
-    check: (parent, id, previewLines) => new Session(this, parent.sessionId).check(id, { previewLines }),
-    collect: (parent, id, timeoutMs) =>
-      new Session(this, parent.sessionId).collect(id, { timeoutMs, previewLines: 10 }),
-    steer: (parent, id, text) => this.steer(parent.sessionId, id, text),
-    cancel: (parent, id, reason) =>
-      new Session(this, parent.sessionId).cancel(id, reason === undefined ? {} : { reason }),
-    children: (parent) => [...parent.children].map((child) => child.snapshot(10)),
-  };
+  readonly #delegationHost: DelegationHost = delegationHostFor(this);
   /** Who waits for `#inPool` to reach 0 (only `close`). */
   readonly #idle: Array<() => void> = [];
   #closing: Promise<void> | undefined;
@@ -370,40 +338,4 @@ export class Engine {
       });
     }
   }
-}
-
-const STATUSES = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
-const CODES = new Set<string>(ERROR_CODES);
-
-/** The worker's outcome, checked: it crossed a thread, and a malformed one must not corrupt the task. */
-function endFromOutcome(raw: unknown): TaskEnd {
-  const outcome = raw as Partial<TaskOutcome> | null;
-  if (!outcome || typeof outcome !== 'object' || !STATUSES.has(outcome.status as string)) {
-    return {
-      status: 'failed',
-      exitReason: 'crashed',
-      error: { code: 'worker_crashed', message: 'worker returned a malformed outcome' },
-    };
-  }
-  const end: TaskEnd = { status: outcome.status!, exitReason: outcome.exitReason ?? 'error' };
-  if (typeof outcome.result === 'string') end.result = outcome.result;
-  if (outcome.error) {
-    const code = CODES.has(outcome.error.code) ? outcome.error.code : 'worker_crashed';
-    end.error = { code: code as ErrorCode, message: String(outcome.error.message) };
-  }
-  if (typeof outcome.iterations === 'number') end.iterations = outcome.iterations;
-  if (outcome.usage) end.usage = outcome.usage;
-  return end;
-}
-
-/** A rejected Piscina task: the worker exited, threw outside the loop, or ran out of memory. */
-function endFromCrash(error: unknown): TaskEnd {
-  const detail = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown } | null)?.code;
-  const reason = typeof code === 'string' && !detail.includes(code) ? `${code}: ${detail}` : detail;
-  return {
-    status: 'failed',
-    exitReason: 'crashed',
-    error: { code: 'worker_crashed', message: `worker crashed: ${reason}` },
-  };
 }
