@@ -23,7 +23,15 @@ async function main(): Promise<void> {
     process.stderr.write('note: run with --expose-gc for memory figures\n');
   const started = Date.now();
   const results: Result[] = [];
-  for (const suite of [dispatch, cpu, streaming, control, memory]) {
+  // `--suite NAME` (repeatable) runs only the named suites, for quick before/after comparisons.
+  const only = process.argv.flatMap((arg, index) => (process.argv[index - 1] === '--suite' ? [arg] : []));
+  const suites = [dispatch, cpu, streaming, control, memory];
+  const unknown = only.filter((name) => !suites.some((suite) => suite.name === name));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown suite ${unknown.join(', ')}; suites: ${suites.map((suite) => suite.name).join(', ')}`,
+    );
+  for (const suite of suites.filter((suite) => only.length === 0 || only.includes(suite.name))) {
     process.stderr.write(`running ${suite.name}…\n`);
     results.push(...(await suite()));
   }
@@ -45,7 +53,7 @@ async function main(): Promise<void> {
     seconds: (Date.now() - started) / 1000,
   };
   process.stdout.write(`${table}\n\n${JSON.stringify(info)}\n`);
-  if (!quick) {
+  if (!quick && only.length === 0) {
     writeFileSync(
       new URL('../results/latest.json', import.meta.url),
       `${JSON.stringify({ machine: info, results }, null, 2)}\n`,
