@@ -263,20 +263,23 @@ export class Engine {
       case 'chunks': {
         const before = task.output.lineCount;
         const acks = task.append(message.chunks);
-        this.#emit('task-output', {
-          taskId: task.id,
-          sessionId: task.sessionId,
-          lines: task.output.lineCount - before,
-        });
+        if (message.chunks.length > 0) {
+          this.#emit('task-output', {
+            taskId: task.id,
+            sessionId: task.sessionId,
+            lines: task.output.lineCount - before,
+          });
+        }
+        const { progress } = message;
+        if (progress) {
+          task.iterations = progress.iterations;
+          if (progress.lastText !== undefined) task.lastText = progress.lastText;
+          if (progress.usage) task.usage = progress.usage;
+        }
         for (const seq of acks)
           this.#emit('steer-delivered', { taskId: task.id, sessionId: task.sessionId, seq });
         return;
       }
-      case 'progress':
-        task.iterations = message.iterations;
-        if (message.lastText !== undefined) task.lastText = message.lastText;
-        if (message.usage) task.usage = message.usage;
-        return;
     }
   }
 

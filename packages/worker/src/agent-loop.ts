@@ -102,8 +102,8 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
       if (response?.usage) state.usage = addUsage(state.usage, response.usage);
       if (streamed) output.push({ kind: 'text', text: '\n' });
       else if (text) output.push({ kind: 'text', text: `${text}\n` });
-      output.post({
-        kind: 'progress',
+      // Sent with the next flush: the tool call below, or the checkpoint before the next model call.
+      output.progress({
         iterations: state.iterations,
         ...(state.lastText === undefined ? {} : { lastText: state.lastText }),
         ...usageField(state.usage),

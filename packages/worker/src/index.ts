@@ -21,6 +21,7 @@ export type {
   OpenAICompatibleModelSpec,
   OutputChunk,
   ParentMessage,
+  Progress,
   ScriptedModelSpec,
   ScriptedTurn,
   TaskOutcome,

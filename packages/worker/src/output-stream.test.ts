@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { MAX_CHUNK_CHARS, OutputStream } from './output-stream.js';
 import type { WorkerMessage } from './protocol.js';
 
+// Redaction reads secret-looking variables once, on first use: plant the key before any test runs.
+const PLANTED = 'sk-abcdefghijklmnopqrstuvwxyz123456';
+process.env.ERRAND_TEST_API_KEY = PLANTED;
+
 function drain(port: MessageChannel['port1']): WorkerMessage[] {
   const messages: WorkerMessage[] = [];
   for (let entry = receiveMessageOnPort(port); entry; entry = receiveMessageOnPort(port)) {
@@ -29,8 +33,28 @@ describe('OutputStream', () => {
     const { port1, port2 } = new MessageChannel();
     const stream = new OutputStream(port2, 64, 10_000);
     stream.push({ kind: 'text', text: 'a' });
-    stream.post({ kind: 'progress', iterations: 1 });
-    expect(drain(port1).map((message) => message.kind)).toEqual(['chunks', 'progress']);
+    stream.post({ kind: 'start', at: 1 });
+    expect(drain(port1).map((message) => message.kind)).toEqual(['chunks', 'start']);
+    port1.close();
+  });
+
+  it('sends the latest progress with the next batch, redacted, not in a message of its own', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 64, 10_000);
+    stream.push({ kind: 'text', text: 'a' });
+    stream.progress({ iterations: 1 });
+    stream.progress({ iterations: 2, lastText: `key ${PLANTED}` });
+    expect(drain(port1)).toEqual([]);
+    stream.flush();
+    const [message, ...rest] = drain(port1);
+    expect(rest).toEqual([]);
+    expect(message?.kind === 'chunks' && message.chunks).toEqual([{ kind: 'text', text: 'a' }]);
+    const progress = message?.kind === 'chunks' ? message.progress : undefined;
+    expect(progress?.iterations).toBe(2);
+    expect(progress?.lastText).toBe('key [redacted]');
+    stream.progress({ iterations: 3 });
+    stream.flush();
+    expect(drain(port1)).toEqual([{ kind: 'chunks', chunks: [], progress: { iterations: 3 } }]);
     port1.close();
   });
 

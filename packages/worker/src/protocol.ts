@@ -100,8 +100,17 @@ export const parentMessageSchema = z.discriminatedUnion('kind', [
  */
 export type WorkerMessage =
   | { kind: 'start'; at: number }
-  | { kind: 'chunks'; chunks: OutputChunk[] }
-  | { kind: 'progress'; iterations: number; lastText?: string; usage?: Usage };
+  | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress };
+
+/**
+ * Where the loop stands after a model turn. It rides on the next chunk batch rather than in a message of its
+ * own: every message wakes the host's main thread, and a turn ends at a flush point anyway.
+ */
+export interface Progress {
+  iterations: number;
+  lastText?: string;
+  usage?: Usage;
+}
 
 /** One scripted model turn: text and/or tool calls, optionally after a (cancellable) delay. */
 export const scriptedTurnSchema = z.object({
