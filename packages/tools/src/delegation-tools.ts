@@ -163,8 +163,8 @@ export function createDelegationTools(
     ),
     define(
       'cancel_task',
-      'Stop a queued or running sub-agent. Returns its partial result. Cancelling a finished task is an error ' +
-        'that tells its final status.',
+      'Stop a queued or running sub-agent. Returns its partial result. Cancelling a finished task returns a ' +
+        'task_finished error whose status field is its final status (collect_task still returns its result).',
       cancelInput,
       async (args) => {
         const status = session.check(args.task_id, { previewLines: 0 }).status;

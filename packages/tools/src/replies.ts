@@ -1,18 +1,22 @@
 import { ErrandError, type TaskSnapshot, type TaskSummary } from '@errand/core';
 import type { z } from 'zod';
 
-/** The error reply every tool uses: `{"error": {"code", "message"}}`. */
-export function errorReply(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+/**
+ * The error reply every tool uses: `{"error": {"code", "message"}}`. `task_finished` also carries the task's
+ * `status`, so a model can tell a completed task (collect it) from a cancelled or failed one without parsing
+ * the message.
+ */
+export function errorReply(code: string, message: string, status?: string): string {
+  return JSON.stringify({ error: status === undefined ? { code, message } : { code, message, status } });
 }
 
 /** Turns anything thrown into an error reply with the engine's code; unexpected errors never escape. */
 export function replyForError(error: unknown): string {
   if (ErrandError.isInstance(error)) {
-    const field = (error.details as { field?: unknown }).field;
+    const { field, status } = error.details as { field?: unknown; status?: unknown };
     // The engine names fields in camelCase; the tools speak snake_case.
     const message = typeof field === 'string' ? error.message.replace(field, snake(field)) : error.message;
-    return errorReply(error.code, message);
+    return errorReply(error.code, message, typeof status === 'string' ? status : undefined);
   }
   const message = error instanceof Error ? error.message : String(error);
   return errorReply('tool_error', `unexpected failure: ${message}`);
