@@ -91,13 +91,23 @@ export async function loadToolsets(specs: Record<string, ToolsetSpec>): Promise<
   return tools;
 }
 
+/**
+ * JSON Schemas by zod schema, per thread. Toolset modules are imported once per thread, so their schemas are
+ * the same objects task after task; converting them again for every task cost more than the rest of a
+ * trivial task's dispatch.
+ */
+const schemas = new WeakMap<object, Record<string, unknown>>();
+
 function offerOf(name: string, definition: ToolDefinition): ModelTool {
-  let parameters: Record<string, unknown>;
-  try {
-    parameters = z.toJSONSchema(definition.input, { unrepresentable: 'any' }) as Record<string, unknown>;
-  } catch {
-    parameters = { type: 'object' };
+  let parameters = schemas.get(definition.input);
+  if (!parameters) {
+    try {
+      parameters = z.toJSONSchema(definition.input, { unrepresentable: 'any' }) as Record<string, unknown>;
+    } catch {
+      parameters = { type: 'object' };
+    }
+    delete parameters.$schema;
+    schemas.set(definition.input, parameters);
   }
-  delete parameters.$schema;
   return { name, description: String(definition.description ?? ''), parameters };
 }
