@@ -1,9 +1,12 @@
 /**
- * errand benchmarks: every suite with its baseline measured in the same run. `--quick` runs each briefly
- * (CI smoke test: no timing is asserted). Writes bench/results/latest.json (full runs only).
+ * errand benchmarks: each suite in a fresh process, with its baselines measured in that same process and run.
+ * `--quick` runs each briefly (CI smoke test: no timing is asserted); `--suite NAME` (repeatable) picks suites.
+ * Writes bench/results/latest.json (full runs of every suite only).
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { machine, quick, type Result } from './harness.js';
 import { control } from './suites/control.js';
 import { cpu } from './suites/cpu.js';
@@ -31,9 +34,16 @@ async function main(): Promise<void> {
     throw new Error(
       `unknown suite ${unknown.join(', ')}; suites: ${suites.map((suite) => suite.name).join(', ')}`,
     );
-  for (const suite of suites.filter((suite) => only.length === 0 || only.includes(suite.name))) {
+  const chosen = suites.filter((suite) => only.length === 0 || only.includes(suite.name));
+  if (process.argv.includes('--child')) {
+    // One suite in this process, results as JSON for the parent.
+    for (const suite of chosen) results.push(...(await suite()));
+    process.stdout.write(`${JSON.stringify(results)}\n`);
+    return;
+  }
+  for (const suite of chosen) {
     process.stderr.write(`running ${suite.name}…\n`);
-    results.push(...(await suite()));
+    results.push(...runInChild(suite.name));
   }
   const rows = results.map((result) => [
     result.suite,
@@ -59,6 +69,22 @@ async function main(): Promise<void> {
       `${JSON.stringify({ machine: info, results }, null, 2)}\n`,
     );
   }
+}
+
+/**
+ * Runs one suite in a fresh Node process. In-process baselines run on the main thread, and a main thread that
+ * carries an earlier suite's heap and JIT state ran the same in-process agent up to 1.7× slower than a fresh
+ * one, which flattered every ratio measured against it.
+ */
+function runInChild(name: string): Result[] {
+  const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', '--suite', name];
+  if (quick) args.push('--quick');
+  const stdout = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as Result[];
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,7 @@ import {
   fixture,
   gc,
   loopDelayP99,
+  percentile,
   quick,
   type Result,
   ROUNDS_PER_MS,
@@ -52,22 +53,38 @@ async function inProcess(agents: number, slices: number, modelMs = 1): Promise<v
   );
 }
 
-/** Wall time (ms) for the agents through errand, with warm threads (pool start-up is not counted). */
-async function viaErrand(agents: number, slices: number): Promise<number> {
+/** Wall times (ms) of `rounds` runs of the agents through errand, on warm threads (pool start-up not counted). */
+async function viaErrand(agents: number, slices: number, rounds: number): Promise<number[]> {
   const supervisor = scriptedSupervisor(cpuTurns(slices, 0), {
     pool: { maxThreads: Math.max(2, agents), minThreads: Math.max(2, agents) },
   });
   await sleep(150);
   const session = supervisor.session('cpu');
   await warm(supervisor, Math.max(2, agents));
-  const start = performance.now();
-  const ids = Array.from({ length: agents }, () =>
-    session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
-  );
-  await Promise.all(ids.map((id) => session.collect(id)));
-  const elapsed = performance.now() - start;
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    gc();
+    const start = performance.now();
+    const ids = Array.from({ length: agents }, () =>
+      session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
+    );
+    await Promise.all(ids.map((id) => session.collect(id)));
+    times.push(performance.now() - start);
+  }
   await supervisor.close();
-  return elapsed;
+  return times;
+}
+
+/** Wall times (ms) of `rounds` runs of the same agents in-process. */
+async function viaInProcess(agents: number, slices: number, rounds: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    gc();
+    const start = performance.now();
+    await inProcess(agents, slices, 0);
+    times.push(performance.now() - start);
+  }
+  return times;
 }
 
 /**
@@ -116,19 +133,16 @@ export async function cpu(): Promise<Result[]> {
     });
   }
   const cpuSlices = quick ? 10 : 20;
+  // Medians of three runs per side: one run of a few hundred ms on a shared 2-core machine moves by ±10 %.
+  const rounds = quick ? 1 : 3;
+  await inProcess(1, cpuSlices, 0);
   for (const agents of quick ? [1, 2] : [1, 2, 4, 8, 16]) {
-    // Both sides start from a collected heap: the main thread carries earlier suites' garbage, and the
-    // in-process baseline would otherwise pay for it and flatter the speedup.
-    gc();
-    const start = performance.now();
-    await inProcess(agents, cpuSlices, 0);
-    const inProcessMs = performance.now() - start;
-    gc();
-    const errandMs = await viaErrand(agents, cpuSlices);
+    const inProcessMs = percentile(await viaInProcess(agents, cpuSlices, rounds), 50);
+    const errandMs = percentile(await viaErrand(agents, cpuSlices, rounds), 50);
     const speedup = inProcessMs / errandMs;
     results.push({
       suite: 'parallel CPU',
-      metric: `wall time, ${agents} CPU-bound agents (${cpuSlices * 10} ms CPU each)`,
+      metric: `wall time, ${agents} CPU-bound agents (${cpuSlices * 10} ms CPU each, median of ${rounds})`,
       value: errandMs,
       unit: 'ms',
       baseline: { name: 'in-process', value: inProcessMs },
