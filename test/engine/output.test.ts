@@ -88,6 +88,34 @@ describe('output', () => {
     );
   });
 
+  it('finishes its bookkeeping when a listener throws, and reports the throw as an error event', async () => {
+    const sup = supervisor({ model: scripted([{ text: 'done' }]), limits: { maxTasksPerSession: 1 } });
+    const errors: unknown[] = [];
+    sup.on('error', (error) => errors.push(error));
+    sup.on('task-status', () => {
+      throw new Error('status listener bug');
+    });
+    sup.on('task-end', () => {
+      throw new Error('end listener bug');
+    });
+    const session = sup.session('s');
+    const feed = session.completions();
+    // One unfinished task per session: a second delegate works only if the first one's slot was released.
+    for (const goal of ['first', 'second']) {
+      const snapshot = await session.collect(session.delegate({ goal }));
+      expect(snapshot.status).toBe('completed');
+    }
+    const seen: string[] = [];
+    for await (const snapshot of feed) {
+      seen.push(snapshot.goal);
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual(['first', 'second']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors.map((error) => (error as Error).message)).toContain('end listener bug');
+    expect(errors.map((error) => (error as Error).message)).toContain('status listener bug');
+  });
+
   it('emits task-start, task-output, steer-delivered and task-end', async () => {
     const sup = supervisor({
       model: probe([{ toolCalls: [{ name: 'spin', arguments: { ms: 300 } }] }, { text: 'ok' }]),

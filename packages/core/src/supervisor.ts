@@ -23,8 +23,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     // The engine's emit is typed per event; EventEmitter's generic signature cannot see that through a
     // generic parameter, hence the widening here.
-    const emit = (event: keyof SupervisorEvents, ...args: unknown[]) =>
-      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+    const raw = this.emit as (event: string, ...args: unknown[]) => boolean;
+    const emit = (event: keyof SupervisorEvents, ...args: unknown[]) => {
+      try {
+        return raw.call(this, event, ...args);
+      } catch (error) {
+        // A throwing listener is the host's bug, but the engine emits in the middle of its bookkeeping (a task
+        // half-finished, a session's count not yet released), so that finishes first; the error then surfaces
+        // as 'error', or as an uncaught exception when nobody listens, as from any callback.
+        process.nextTick(() => raw.call(this, 'error', error));
+        return true;
+      }
+    };
     this.#engine = new Engine(resolveOptions(options), emit as never);
   }
 

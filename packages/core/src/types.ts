@@ -89,4 +89,9 @@ export interface SupervisorEvents {
   'task-status': [event: { taskId: string; sessionId: string; from: TaskStatus; to: TaskStatus; at: number }];
   /** A worker failed outside any task (e.g. it threw in a timer after its task returned). */
   'worker-error': [error: Error];
+  /**
+   * A listener of another event threw. The task's bookkeeping completes regardless; without an 'error'
+   * listener the error is thrown (uncaught), as EventEmitter does.
+   */
+  error: [error: unknown];
 }
