@@ -12,11 +12,19 @@ interface Sink {
 /**
  * Push notices of finished tasks, per session. Each `completions()` iterator is registered when it is
  * created (not at its first `next()`), so no task that ends in between is missed; it unregisters on
- * `return()` (a `break` in `for await`) and ends when the supervisor closes.
+ * `return()` (a `break` in `for await`), when it is garbage-collected unfinished, and ends when the
+ * supervisor closes.
  */
 export class CompletionFeed {
   readonly #sinks = new Set<Sink>();
+  /** An iterator dropped without `return()` would otherwise keep its sink, and up to 1,000 snapshots, forever. */
+  readonly #abandoned = new FinalizationRegistry<Sink>((sink) => this.#sinks.delete(sink));
   #ended = false;
+
+  /** Live iterators (for tests and diagnostics). */
+  get size(): number {
+    return this.#sinks.size;
+  }
 
   push(snapshot: TaskSnapshot): void {
     for (const sink of this.#sinks) {
@@ -61,6 +69,7 @@ export class CompletionFeed {
         return iterator;
       },
     };
+    this.#abandoned.register(iterator, sink);
     return iterator;
   }
 }
