@@ -332,13 +332,10 @@ export class Engine {
   #transition(task: Task, event: Parameters<Task['apply']>[0]): void {
     const from = task.apply(event);
     if (from !== task.status) {
-      this.#emit('task-status', {
-        taskId: task.id,
-        sessionId: task.sessionId,
-        from,
-        to: task.status,
-        at: Date.now(),
-      });
+      const change = { taskId: task.id, sessionId: task.sessionId, from, to: task.status, at: Date.now() };
+      // `task:status` is the design's name for it; `task-status` matches the other events' spelling.
+      this.#emit('task:status', change);
+      this.#emit('task-status', change);
     }
   }
 }

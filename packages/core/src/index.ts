@@ -25,5 +25,6 @@ export type {
   SteerReceipt,
   SupervisorEvents,
   TaskSnapshot,
+  TaskStatusChange,
   TaskSummary,
 } from './types.js';

@@ -80,13 +80,25 @@ export interface SteerReceipt {
 }
 
 /** Events the supervisor emits. */
+/** One status transition of a task (`task:status` / `task-status` events). */
+export interface TaskStatusChange {
+  taskId: string;
+  sessionId: string;
+  from: TaskStatus;
+  to: TaskStatus;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
 export interface SupervisorEvents {
   'task-start': [snapshot: TaskSnapshot];
   'task-output': [event: { taskId: string; sessionId: string; lines: number }];
   'task-end': [snapshot: TaskSnapshot];
   'steer-delivered': [event: { taskId: string; sessionId: string; seq: number }];
   /** Every status change, with its time. */
-  'task-status': [event: { taskId: string; sessionId: string; from: TaskStatus; to: TaskStatus; at: number }];
+  'task:status': [event: TaskStatusChange];
+  /** The same as `task:status`, spelled like the other events. */
+  'task-status': [event: TaskStatusChange];
   /** A worker failed outside any task (e.g. it threw in a timer after its task returned). */
   'worker-error': [error: Error];
   /**
