@@ -1,12 +1,12 @@
 import type { SupervisorOptions } from '@errand/core';
-import { createDelegationTools, handleToolCall, TOOL_NAMES } from '@errand/tools';
+import { createDelegationTools, handleToolCall, MAX_ARGUMENT_CHARS, TOOL_NAMES } from '@errand/tools';
 import { STEERING_PREFIX } from '@errand/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, lineMatching, probe, scripted, supervisor } from '../helpers.js';
 
 afterEach(closeAll);
 
-type Reply = Record<string, unknown> & { error?: { code: string; message: string; status?: string } };
+type Reply = Record<string, unknown> & { error?: { code: string; message: string } };
 
 function setup(
   model: SupervisorOptions['model'] = scripted([{ text: 'done' }]),
@@ -168,9 +168,9 @@ describe('the six tools', () => {
       [cancelled.task_id, 'cancelled'],
     ]) {
       const reply = await call('steer_task', { task_id: id, message: 'late' });
-      expect(reply.error).toEqual({
-        code: 'task_finished',
-        message: expect.stringContaining(status as string),
+      expect(reply).toEqual({
+        error: { code: 'task_finished', message: expect.stringContaining(status as string) },
+        task_id: id,
         status,
       });
     }
@@ -195,7 +195,7 @@ describe('the six tools', () => {
     expect(['queued', 'running']).toContain((await call('check_task', { task_id: other.task_id })).status);
     const again = await call('cancel_task', { task_id: task.task_id });
     expect(again.error?.code).toBe('task_finished');
-    expect(again.error?.status).toBe('cancelled');
+    expect(again.status).toBe('cancelled');
   });
 
   it('list_tasks shows this session\u2019s tasks, mixed statuses, truncated goals, counts', async () => {
@@ -250,6 +250,10 @@ describe('the six tools', () => {
     expect(JSON.parse(await handleToolCall(tools, 'list_tasks', { extra: 1 })).error.message).toMatch(
       /extra/,
     );
+    const huge = JSON.stringify({ goal: 'x'.repeat(MAX_ARGUMENT_CHARS) });
+    const refused = JSON.parse(await handleToolCall(tools, 'delegate_task_async', huge));
+    expect(refused.error.code).toBe('invalid_input');
+    expect(refused.error.message).toContain(String(MAX_ARGUMENT_CHARS));
   });
 
   it('reports shutting_down after close and limit_exceeded past the session cap', async () => {

@@ -2,6 +2,13 @@ import { type DelegationTool, type ExecuteOptions, unknownToolReply } from './de
 import { errorReply } from './replies.js';
 
 /**
+ * Longest raw JSON argument string parsed. The engine bounds each field (goal 20,000 and context 100,000
+ * characters by default), but only after parsing; this keeps a runaway model from making the host parse
+ * megabytes on its main thread first.
+ */
+export const MAX_ARGUMENT_CHARS = 2_000_000;
+
+/**
  * One entry point for hosts: finds the tool, parses JSON arguments, runs it. Never throws; an unknown tool
  * or arguments that are not JSON get an `invalid_input` error reply.
  *
@@ -20,6 +27,12 @@ export async function handleToolCall(
   if (!tool) return unknownToolReply(String(name), tools);
   let input: unknown = rawArguments;
   if (typeof rawArguments === 'string') {
+    if (rawArguments.length > MAX_ARGUMENT_CHARS) {
+      return errorReply(
+        'invalid_input',
+        `arguments are ${rawArguments.length} characters of JSON; the limit is ${MAX_ARGUMENT_CHARS}`,
+      );
+    }
     try {
       input = rawArguments.trim() === '' ? {} : JSON.parse(rawArguments);
     } catch (error) {

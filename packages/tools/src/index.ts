@@ -11,6 +11,6 @@ export type {
   ExecuteOptions,
 } from './delegation-tools.js';
 export { createDelegationTools, TOOL_NAMES } from './delegation-tools.js';
-export { handleToolCall } from './handle-tool-call.js';
+export { handleToolCall, MAX_ARGUMENT_CHARS } from './handle-tool-call.js';
 export type { McpServerOptions } from './mcp-server.js';
 export { createMcpServer, serveMcpStdio } from './mcp-server.js';

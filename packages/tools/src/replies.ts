@@ -2,21 +2,27 @@ import { ErrandError, type TaskSnapshot, type TaskSummary } from '@errand/core';
 import type { z } from 'zod';
 
 /**
- * The error reply every tool uses: `{"error": {"code", "message"}}`. `task_finished` also carries the task's
- * `status`, so a model can tell a completed task (collect it) from a cancelled or failed one without parsing
- * the message.
+ * The error reply every tool uses: `{"error": {"code", "message"}}`. A `task_finished` reply also names the
+ * task and its final `status` beside the error, so a model can tell a completed task (collect it) from a
+ * cancelled or failed one without parsing the message.
  */
-export function errorReply(code: string, message: string, status?: string): string {
-  return JSON.stringify({ error: status === undefined ? { code, message } : { code, message, status } });
+export function errorReply(code: string, message: string, task?: { taskId: string; status: string }): string {
+  const error = { code, message };
+  return JSON.stringify(task ? { error, task_id: task.taskId, status: task.status } : { error });
 }
 
 /** Turns anything thrown into an error reply with the engine's code; unexpected errors never escape. */
 export function replyForError(error: unknown): string {
   if (ErrandError.isInstance(error)) {
-    const { field, status } = error.details as { field?: unknown; status?: unknown };
+    const { field, taskId, status } = error.details as {
+      field?: unknown;
+      taskId?: unknown;
+      status?: unknown;
+    };
     // The engine names fields in camelCase; the tools speak snake_case.
     const message = typeof field === 'string' ? error.message.replace(field, snake(field)) : error.message;
-    return errorReply(error.code, message, typeof status === 'string' ? status : undefined);
+    const task = typeof taskId === 'string' && typeof status === 'string' ? { taskId, status } : undefined;
+    return errorReply(error.code, message, task);
   }
   const message = error instanceof Error ? error.message : String(error);
   return errorReply('tool_error', `unexpected failure: ${message}`);
