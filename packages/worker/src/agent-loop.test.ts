@@ -105,6 +105,25 @@ describe('runAgentLoop', () => {
     ]);
   });
 
+  it('posts one message per step: text, progress and tool call together, then the result before the next turn', async () => {
+    const model = turns(
+      { text: 'adding', toolCalls: [{ id: 'a', name: 'add', arguments: '{"n":2}' }] },
+      { text: 'four' },
+    );
+    const { run, received } = harness(model, new Map([['add', tool(({ n }: { n: number }) => n + 2)]]));
+    await run();
+    const messages = received().map((message) =>
+      message.kind === 'chunks'
+        ? { kinds: message.chunks.map((chunk) => chunk.kind), iterations: message.progress?.iterations }
+        : { kind: message.kind },
+    );
+    expect(messages).toEqual([
+      { kinds: ['text', 'tool_call'], iterations: 1 },
+      { kinds: ['tool_result'], iterations: undefined },
+      { kinds: ['text'], iterations: 2 },
+    ]);
+  });
+
   it('writes streamed text once', async () => {
     const model: Model = {
       async complete({ onTextDelta }) {

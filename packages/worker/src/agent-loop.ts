@@ -46,9 +46,10 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
   const received: string[] = [];
 
   /**
-   * `boundary` is true between steps (before a model call or a tool call): output is flushed there so the
-   * host sees everything up to the step that may now block for a long time. Inside a tool, output is only
-   * flushed when due, to keep tight loops cheap.
+   * `boundary` is true before a model call: output is flushed there so the host sees everything up to the step
+   * that may now block for a long time. Before a tool call the flush comes with the tool's own `tool_call` line
+   * (see `runTool`), one message rather than two. Inside a tool, output is only flushed when due, to keep tight
+   * loops cheap.
    */
   const checkpoint = (boundary = false): string[] => {
     token.throwIfRequested();
@@ -116,7 +117,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
       if (calls.length === 0) return outcome({ status: 'completed', result: text, exitReason: 'completed' });
 
       for (const call of calls) {
-        checkpoint(true);
+        checkpoint();
         const content = await runTool(call, options, () => checkpoint());
         messages.push({ role: 'tool', content, toolCallId: call.id });
       }
