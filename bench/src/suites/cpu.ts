@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
+import type { Supervisor } from '@errand/core';
 import { CONTROL, type TaskPayload } from '@errand/worker';
 import runTask from '@errand/worker/entry';
 import {
@@ -54,45 +55,40 @@ async function inProcess(agents: number, slices: number, modelMs = 1): Promise<v
   );
 }
 
-/** Wall times (ms) of `rounds` runs of the agents through errand, on warm threads (pool start-up not counted). */
-async function viaErrand(agents: number, slices: number, rounds: number): Promise<number[]> {
-  const supervisor = scriptedSupervisor(cpuTurns(slices, 0), {
-    pool: { maxThreads: Math.max(2, agents), minThreads: Math.max(2, agents) },
-  });
+/** A supervisor running `turns`, with `threads` warm threads (pool start-up and first loads not counted). */
+async function warmSupervisor(turns: unknown[], threads: number) {
+  const supervisor = scriptedSupervisor(turns, { pool: { maxThreads: threads, minThreads: threads } });
   await sleep(150);
-  const session = supervisor.session('cpu');
-  await warm(supervisor, Math.max(2, agents));
-  const times: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    gc();
-    const start = performance.now();
-    const ids = Array.from({ length: agents }, () =>
-      session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
-    );
-    await Promise.all(ids.map((id) => session.collect(id)));
-    times.push(performance.now() - start);
-  }
-  await supervisor.close();
-  return times;
+  await warm(supervisor, threads);
+  return supervisor;
 }
 
-/** Wall times (ms) of `rounds` runs of the same agents in-process. */
-async function viaInProcess(agents: number, slices: number, rounds: number): Promise<number[]> {
+/** Delegates `agents` CPU agents in one session and waits for all of them. */
+async function runAgents(supervisor: Supervisor, agents: number, slices: number): Promise<void> {
+  const session = supervisor.session('cpu');
+  const ids = Array.from({ length: agents }, () =>
+    session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
+  );
+  await Promise.all(ids.map((id) => session.collect(id)));
+}
+
+/** Median wall time (ms) of `rounds` runs of `run`, each from a collected heap. */
+async function medianWallMs(rounds: number, run: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
     gc();
     const start = performance.now();
-    await inProcess(agents, slices, 0);
+    await run();
     times.push(performance.now() - start);
   }
-  return times;
+  return percentile(times, 50);
 }
 
 /**
  * Loads the toolset and JIT-compiles the tool in every thread, as the in-process baseline already is on the
  * main thread: both sides are measured warm.
  */
-async function warm(supervisor: ReturnType<typeof scriptedSupervisor>, threads: number): Promise<void> {
+async function warm(supervisor: Supervisor, threads: number): Promise<void> {
   const session = supervisor.session('warm-up');
   const ids = Array.from({ length: threads * 2 }, () =>
     session.delegate({ goal: 'warm', maxIterations: 21 }),
@@ -108,18 +104,8 @@ export async function cpu(): Promise<Result[]> {
   /** Main-thread p99 while `agents` CPU-heavy agents run on `threads` worker threads (warm). */
   const underLoad = async (agents: number, threads: number) => {
     // Only the main thread's delay is measured; the worker threads carry the load.
-    const supervisor = scriptedSupervisor(cpuTurns(slices), {
-      pool: { maxThreads: threads, minThreads: threads },
-    });
-    await sleep(100);
-    const session = supervisor.session('cpu');
-    await warm(supervisor, threads);
-    const p99 = await loopDelayP99(async () => {
-      const ids = Array.from({ length: agents }, () =>
-        session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
-      );
-      await Promise.all(ids.map((id) => session.collect(id)));
-    });
+    const supervisor = await warmSupervisor(cpuTurns(slices), threads);
+    const p99 = await loopDelayP99(() => runAgents(supervisor, agents, slices));
     await supervisor.close();
     return p99;
   };
@@ -157,10 +143,13 @@ export async function cpu(): Promise<Result[]> {
   // Medians of five runs per side: one run of a few hundred ms on a shared 2-core machine moves by ±10 %, and
   // medians of three still moved the 4-agent ratio between 1.79× and 1.94× from run to run.
   const rounds = quick ? 1 : 5;
+  // Warms the in-process side on the main thread, as `warm` does the worker threads.
   await inProcess(1, cpuSlices, 0);
   for (const agents of quick ? [1, 2] : [1, 2, 4, 8, 16]) {
-    const inProcessMs = percentile(await viaInProcess(agents, cpuSlices, rounds), 50);
-    const errandMs = percentile(await viaErrand(agents, cpuSlices, rounds), 50);
+    const inProcessMs = await medianWallMs(rounds, () => inProcess(agents, cpuSlices, 0));
+    const supervisor = await warmSupervisor(cpuTurns(cpuSlices, 0), Math.max(2, agents));
+    const errandMs = await medianWallMs(rounds, () => runAgents(supervisor, agents, cpuSlices));
+    await supervisor.close();
     const speedup = inProcessMs / errandMs;
     results.push({
       suite: 'parallel CPU',

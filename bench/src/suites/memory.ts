@@ -48,10 +48,11 @@ export async function memory(): Promise<Result[]> {
   // 1,000 calls per sample so that p99 is the 10th slowest call, not the single worst; a forced GC before each
   // sample keeps a collection owed by earlier allocation from being charged to the queue depth.
   const sample = quick ? 200 : 1_000;
+  const depth = quick ? 2_000 : 10_000;
   timeDelegates(100);
   gc();
   const shallow = percentile(timeDelegates(sample), 99);
-  timeDelegates((quick ? 2_000 : 10_000) - 100 - sample);
+  timeDelegates(depth - 100 - sample);
   gc();
   const deep = percentile(timeDelegates(sample), 99);
   await queued.close({ graceMs: 0 });
@@ -74,7 +75,7 @@ export async function memory(): Promise<Result[]> {
     },
     {
       suite: 'scale',
-      metric: `delegate() p99 at ${quick ? 2_000 : 10_000} queued (${sample} calls)`,
+      metric: `delegate() p99 at ${depth} queued (${sample} calls)`,
       value: deep,
       unit: 'µs',
       baseline: { name: '100 queued', value: shallow },

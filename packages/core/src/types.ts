@@ -79,7 +79,6 @@ export interface SteerReceipt {
   status: 'queued';
 }
 
-/** Events the supervisor emits. */
 /** One status transition of a task (`task:status` / `task-status` events). */
 export interface TaskStatusChange {
   taskId: string;
@@ -90,6 +89,7 @@ export interface TaskStatusChange {
   at: number;
 }
 
+/** Events the supervisor emits. */
 export interface SupervisorEvents {
   'task-start': [snapshot: TaskSnapshot];
   'task-output': [event: { taskId: string; sessionId: string; lines: number }];
