@@ -1,4 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -101,21 +104,100 @@ describe('errand CLI (the built bin as a subprocess)', () => {
   });
 });
 
+/** Runs the bin with exactly these arguments (no implied --root) and a chosen environment. */
+async function errandBare(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Promise<Ran> {
+  const { ERRAND_ROOT: _ignored, ...base } = process.env;
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
+      cwd,
+      env: { ...base, ...env },
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('errand mcp root (security: the file tools never default to / or $HOME)', () => {
+  it('refuses to start without an explicit root, even when started in /', async () => {
+    const ran = await errandBare(['mcp'], {}, '/');
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toMatch(/errand mcp needs --root DIR \(or ERRAND_ROOT\)/);
+    expect(ran.stdout).toBe('');
+  });
+
+  it('refuses / and the home folder itself unless --allow-broad-root is given', async () => {
+    const slash = await errandBare(['--root', '/', 'mcp']);
+    expect(slash.code).toBe(2);
+    expect(slash.stderr).toMatch(/refusing root "\/" is the filesystem root/);
+    const home = await mkdtemp(join(tmpdir(), 'errand-home-'));
+    try {
+      const viaEnv = await errandBare(['mcp'], { HOME: home, ERRAND_ROOT: home });
+      expect(viaEnv.code).toBe(2);
+      expect(viaEnv.stderr).toMatch(/is your home folder/);
+      expect(viaEnv.stderr).toContain('--allow-broad-root');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+    const missing = await errandBare(['--root', '/nonexistent-errand-root', 'mcp']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/root folder "\/nonexistent-errand-root" does not exist/);
+  });
+
+  it('says the root in --help', async () => {
+    const help = await errandBare(['mcp', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--root DIR/);
+    expect(help.stdout).toMatch(/--allow-broad-root/);
+  });
+
+  it('errand-mcp refuses a config whose toolset root is /', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'errand-mcp-root-'));
+    try {
+      const config = join(folder, 'errand.json');
+      await writeFile(
+        config,
+        JSON.stringify({
+          model: { provider: 'scripted', turns: [{ text: 'x' }] },
+          toolsets: {
+            workspace: { specifier: '@errand/worker/toolsets/workspace', options: { root: '/' } },
+          },
+        }),
+      );
+      const mcpBin = fileURLToPath(new URL('../../packages/tools/dist/mcp-bin.js', import.meta.url));
+      const ran = await exec(process.execPath, [mcpBin, '--config', config], { timeout: 30_000 }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(ran.code).toBe(2);
+      expect(ran.stderr).toMatch(/toolset "workspace": refusing root "\/" is the filesystem root/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('errand mcp', () => {
   it('serves the six tools over stdio to the SDK client, running the demo model', async () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const client = new Client({ name: 'cli-test', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [bin, '--root', root, 'mcp'],
-        cwd: root,
-        stderr: 'pipe',
-      }),
-    );
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, '--root', root, 'mcp'],
+      cwd: root,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (data: Buffer) => {
+      stderr += data.toString();
+    });
+    await client.connect(transport);
     try {
       expect((await client.listTools()).tools).toHaveLength(6);
+      expect(stderr).toContain(`errand mcp: file tools rooted at ${root.replace(/\/$/, '')}`);
       const text = (result: Awaited<ReturnType<typeof client.callTool>>) =>
         JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as Record<string, unknown>;
       const started = text(

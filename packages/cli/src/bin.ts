@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Supervisor } from '@errand/core';
 import { serveMcpStdio } from '@errand/tools';
+import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
 import { Command, InvalidArgumentError } from 'commander';
 import { settingsFrom, supervisorOptions } from './config.js';
 import { runDemo } from './demo.js';
@@ -83,10 +84,38 @@ program
 
 program
   .command('mcp')
-  .description('serve the six delegation tools over MCP stdio')
-  .action(async () => {
-    await serveMcpStdio(new Supervisor(supervisorOptions(settings())));
+  .description(
+    'serve the six delegation tools over MCP stdio; the file tools read only under --root DIR (or ERRAND_ROOT), which is required',
+  )
+  .option(
+    '--allow-broad-root',
+    'allow / or your home folder itself as the root (agents could then read every file under it)',
+  )
+  .addHelpText(
+    'after',
+    '\nThe root is never assumed: MCP hosts start servers in / or your home folder, so the current folder is not used.\n' +
+      'Example: errand --root ~/code/my-project mcp',
+  )
+  .action(async (options: { allowBroadRoot?: boolean }) => {
+    const given = program.opts<{ root?: string }>().root ?? process.env.ERRAND_ROOT;
+    if (!given) {
+      usage('errand mcp needs --root DIR (or ERRAND_ROOT): the folder its file tools may read');
+      return;
+    }
+    const check = checkToolsetRoot(given);
+    if (check.broad && !options.allowBroadRoot) {
+      usage(`refusing root ${check.broad}; pick a project folder, or pass --allow-broad-root`);
+      return;
+    }
+    error(`errand mcp: file tools rooted at ${check.root}${check.broad ? ' (broad root allowed)' : ''}\n`);
+    await serveMcpStdio(new Supervisor(supervisorOptions({ ...settings(), root: check.root })));
   });
+
+/** A usage error: one line on stderr, exit code 2. */
+function usage(message: string): void {
+  error(`errand: ${message}\n`);
+  process.exitCode = 2;
+}
 
 program.parseAsync().catch((failure: unknown) => {
   process.stderr.write(`errand: ${failure instanceof Error ? failure.message : String(failure)}\n`);

@@ -4,10 +4,13 @@
  *
  * The config file is `SupervisorOptions` as JSON (model, models, toolsets, limits, pool); relative toolset and
  * model-module paths are resolved from the config file's folder. `ERRAND_CONFIG` may name the file instead.
+ * Every toolset's `options.root` is checked before serving: it must exist, and `/` or the home folder itself is
+ * refused unless `--allow-broad-root` is given (MCP hosts start servers there; an agent could read every file).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Supervisor, type SupervisorOptions } from '@errand/core';
+import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
 import { serveMcpStdio } from './mcp-server.js';
 
 function configPath(): string | undefined {
@@ -39,6 +42,20 @@ async function main(): Promise<void> {
   }
   for (const spec of [options.model, ...Object.values(options.models ?? {})]) {
     if (spec?.provider === 'module') spec.specifier = fromConfig(folder, spec.specifier);
+  }
+  for (const [name, entry] of Object.entries(options.toolsets ?? {})) {
+    const root =
+      typeof entry === 'string' ? undefined : (entry.options as { root?: unknown } | undefined)?.root;
+    if (typeof root !== 'string') continue;
+    const check = checkToolsetRoot(fromConfig(folder, root));
+    if (check.broad && !process.argv.includes('--allow-broad-root')) {
+      process.stderr.write(
+        `errand-mcp: toolset "${name}": refusing root ${check.broad}; pick a project folder, or pass --allow-broad-root\n`,
+      );
+      process.exit(2);
+    }
+    (entry as { options: { root: string } }).options.root = check.root;
+    process.stderr.write(`errand-mcp: toolset "${name}" rooted at ${check.root}\n`);
   }
   const supervisor = new Supervisor(options);
   await serveMcpStdio(supervisor);
