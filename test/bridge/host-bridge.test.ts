@@ -150,10 +150,12 @@ describe('nested delegation', () => {
     const refused = await session.collect(
       session.delegate({ goal: 'o', model: 'orchestrator', role: 'orchestrator', toolsets: [] }),
     );
-    expect(refused.result).toMatch(/^refused: .*role: a task at depth 1 cannot be an orchestrator/);
+    expect(refused.result).toMatch(
+      /^refused: .*role cannot be orchestrator: a task at depth 1 cannot delegate/,
+    );
     const none = supervisor({ model: scripted([{ text: 'x' }]), limits: { maxDepth: 0 } });
     expect(() => none.session('s').delegate({ goal: 'o', role: 'orchestrator' })).toThrow(
-      /cannot be an orchestrator/,
+      /role cannot be orchestrator/,
     );
   });
 

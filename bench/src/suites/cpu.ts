@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import type { Supervisor } from '@errand/core';
-import { CONTROL, type TaskPayload } from '@errand/worker';
 import runTask from '@errand/worker/entry';
+import { CONTROL, type TaskPayload } from '@errand/worker/protocol';
 import {
   fixture,
   gc,

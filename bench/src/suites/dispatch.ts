@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import { CONTROL, type TaskPayload, workerEntryUrl } from '@errand/worker';
+import { CONTROL, type TaskPayload, workerEntryUrl } from '@errand/worker/protocol';
 import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { percentile, quick, type Result, scriptedSupervisor } from '../harness.js';

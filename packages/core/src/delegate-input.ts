@@ -1,8 +1,9 @@
 import type { ModelSpec, ToolsetSpec } from '@errand/worker';
 import { z } from 'zod';
-import { InvalidInputError } from './errors.js';
+import { describeValue, InvalidInputError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { DelegateInput } from './types.js';
+import { parseOrThrow } from './validation.js';
 
 /** A validated goal, with defaults applied. */
 export interface ValidGoal {
@@ -35,35 +36,38 @@ const inputSchema = z
 
 /** Validates `delegate` input where it enters; the rest of the engine trusts it. */
 export function validateGoal(input: DelegateInput, options: ResolvedOptions): ValidGoal {
-  if (input === null || typeof input !== 'object') throw new InvalidInputError('input', 'expected an object');
-  const parsed = inputSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InvalidInputError(issue.path.join('.') || 'input', issue.message);
-  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new InvalidInputError('input', input, `must be an object, got ${describeValue(input)}`);
+  const data = parseOrThrow(inputSchema, input);
   const { limits } = options;
-  const data = parsed.data;
-  if (data.goal.trim() === '') throw new InvalidInputError('goal', 'must not be blank');
+  if (data.goal.trim() === '') throw new InvalidInputError('goal', data.goal, 'must not be blank');
   if (data.goal.length > limits.maxGoalChars) {
     throw new InvalidInputError(
       'goal',
+      `${data.goal.length} characters`,
       `is ${data.goal.length} characters; the limit is ${limits.maxGoalChars}`,
     );
   }
   if (data.context !== undefined && data.context.length > limits.maxContextChars) {
     throw new InvalidInputError(
       'context',
+      `${data.context.length} characters`,
       `is ${data.context.length} characters; the limit is ${limits.maxContextChars}`,
     );
   }
   if (data.maxIterations !== undefined && data.maxIterations > limits.maxIterations) {
     throw new InvalidInputError(
       'maxIterations',
+      data.maxIterations,
       `must be at most ${limits.maxIterations}, got ${data.maxIterations}`,
     );
   }
   if (data.timeoutMs !== undefined && data.timeoutMs > limits.maxTimeoutMs) {
-    throw new InvalidInputError('timeoutMs', `must be at most ${limits.maxTimeoutMs}, got ${data.timeoutMs}`);
+    throw new InvalidInputError(
+      'timeoutMs',
+      data.timeoutMs,
+      `must be at most ${limits.maxTimeoutMs}, got ${data.timeoutMs}`,
+    );
   }
   let model = options.model;
   if (data.model !== undefined) {
@@ -72,7 +76,8 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
       const allowed = Object.keys(options.models).join(', ') || 'none';
       throw new InvalidInputError(
         'model',
-        `unknown model profile "${data.model.slice(0, 64)}"; allowed: ${allowed}`,
+        data.model,
+        `names an unknown model profile "${data.model.slice(0, 64)}"; allowed: ${allowed}`,
       );
     }
     model = profile;
@@ -89,7 +94,11 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
     if (specifier === undefined) {
       const allowed =
         [...Object.keys(options.toolsets), ...(hasHostTools ? ['host'] : [])].join(', ') || 'none';
-      throw new InvalidInputError('toolsets', `unknown toolset "${name.slice(0, 64)}"; allowed: ${allowed}`);
+      throw new InvalidInputError(
+        'toolsets',
+        name,
+        `names an unknown toolset "${name.slice(0, 64)}"; allowed: ${allowed}`,
+      );
     }
     toolsets[name] = specifier;
   }
@@ -98,11 +107,12 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
     try {
       json = JSON.stringify(data.metadata);
     } catch {
-      throw new InvalidInputError('metadata', 'must be JSON-serialisable');
+      throw new InvalidInputError('metadata', data.metadata, 'must be JSON-serialisable');
     }
     if (json !== undefined && json.length > limits.maxMetadataChars) {
       throw new InvalidInputError(
         'metadata',
+        `${json.length} JSON characters`,
         `is ${json.length} JSON characters; the limit is ${limits.maxMetadataChars}`,
       );
     }

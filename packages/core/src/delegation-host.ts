@@ -2,12 +2,17 @@ import type { DelegationHost } from './delegation-ops.js';
 import type { Engine } from './engine.js';
 import { Session } from './session.js';
 
-/** The delegation operations an orchestrator's tools call: the engine itself, in the parent's session. */
+/**
+ * The delegation operations an orchestrator's tools call: the engine itself, in the parent's session, one
+ * level deeper. The parent is named by id; the engine refuses a parent that is stopping or finished, so a
+ * call still in flight when its parent is cancelled cannot leave an orphan behind.
+ */
 export function delegationHostFor(engine: Engine): DelegationHost {
+  const sessionOf = (parentId: string) => new Session(engine, engine.sessionOf(parentId));
   return {
-    delegate: (parent, input) =>
+    delegate: (parentId, input) =>
       engine.delegate(
-        parent.sessionId,
+        engine.sessionOf(parentId),
         {
           goal: input.goal as string,
           ...(input.context === undefined ? {} : { context: input.context as string }),
@@ -19,14 +24,12 @@ export function delegationHostFor(engine: Engine): DelegationHost {
             ? {}
             : { timeoutMs: Math.round((input.timeout_seconds as number) * 1000) }),
         },
-        parent,
+        parentId,
       ),
-    check: (parent, id, previewLines) => new Session(engine, parent.sessionId).check(id, { previewLines }),
-    collect: (parent, id, timeoutMs) =>
-      new Session(engine, parent.sessionId).collect(id, { timeoutMs, previewLines: 10 }),
-    steer: (parent, id, text) => engine.steer(parent.sessionId, id, text),
-    cancel: (parent, id, reason) =>
-      new Session(engine, parent.sessionId).cancel(id, reason === undefined ? {} : { reason }),
-    children: (parent) => [...parent.children].map((child) => child.snapshot(10)),
+    check: (parentId, id, previewLines) => sessionOf(parentId).check(id, { previewLines }),
+    collect: (parentId, id, timeoutMs) => sessionOf(parentId).collect(id, { timeoutMs, previewLines: 10 }),
+    steer: (parentId, id, text) => sessionOf(parentId).steer(id, text),
+    cancel: (parentId, id, reason) => sessionOf(parentId).cancel(id, reason === undefined ? {} : { reason }),
+    children: (parentId) => engine.children(parentId).map((view) => engine.snapshot(view, 10)),
   };
 }

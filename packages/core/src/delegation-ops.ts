@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import type { HostTool } from './host-tools.js';
-import type { Task } from './task.js';
 import type { TaskSnapshot } from './types.js';
 
-/** The operations an orchestrator agent can run, as the engine provides them to it. */
+/**
+ * The operations an orchestrator agent can run, as the engine provides them to it. Each names the parent
+ * task by id: the engine finds its session and depth, and refuses a parent that is stopping or finished.
+ */
 export interface DelegationHost {
-  delegate(parent: Task, input: Record<string, unknown>): string;
-  check(parent: Task, id: string, previewLines: number): TaskSnapshot;
-  collect(parent: Task, id: string, timeoutMs: number): Promise<TaskSnapshot>;
-  steer(parent: Task, id: string, text: string): { seq: number };
-  cancel(parent: Task, id: string, reason: string | undefined): Promise<TaskSnapshot>;
-  children(parent: Task): TaskSnapshot[];
+  delegate(parentId: string, input: Record<string, unknown>): string;
+  check(parentId: string, id: string, previewLines: number): TaskSnapshot;
+  collect(parentId: string, id: string, timeoutMs: number): Promise<TaskSnapshot>;
+  steer(parentId: string, id: string, text: string): { seq: number };
+  cancel(parentId: string, id: string, reason: string | undefined): Promise<TaskSnapshot>;
+  children(parentId: string): TaskSnapshot[];
 }
 
 const brief = (snapshot: TaskSnapshot) => ({
@@ -29,7 +31,7 @@ const brief = (snapshot: TaskSnapshot) => ({
  */
 export function delegationTools(
   host: DelegationHost,
-  parent: Task,
+  parent: string,
   maxWaitMs: number,
 ): Record<string, HostTool> {
   const taskId = z.string().describe('A task_id returned by delegate_task.');

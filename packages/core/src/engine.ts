@@ -1,51 +1,79 @@
 import { randomUUID } from 'node:crypto';
-import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { CONTROL, STOP_CANCEL, STOP_TIMEOUT, type TaskPayload, type WorkerMessage } from '@errand/worker';
-import type { Piscina } from 'piscina';
+import type { OutputChunk, Progress } from '@errand/worker/protocol';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
 import { delegationHostFor } from './delegation-host.js';
-import type { DelegationHost } from './delegation-ops.js';
-import { InvalidInputError, LimitExceededError, ShuttingDownError, TaskFinishedError } from './errors.js';
+import {
+  InvalidInputError,
+  LimitExceededError,
+  NotFoundError,
+  ShuttingDownError,
+  TaskFinishedError,
+} from './errors.js';
+import type { Executor, ExecutorEvents, ExecutorFactory } from './executor.js';
+import { PiscinaExecutor } from './executors/piscina/piscina-executor.js';
 import { FairQueue } from './fair-queue.js';
-import { openBridge } from './host-bridge.js';
 import type { ResolvedOptions } from './options.js';
-import { createPool } from './pool.js';
-import { Task, type TaskChannel, type TaskEnd } from './task.js';
-import { endFromCrash, endFromOutcome } from './task-end.js';
-import { TaskRegistry } from './task-registry.js';
-import type { DelegateInput, SteerReceipt, SupervisorEvents } from './types.js';
+import { snapshotOf } from './snapshot.js';
+import { MemoryStore } from './stores/memory-store.js';
+import { Task } from './task.js';
+import type { TaskEnd } from './task-end.js';
+import type { TaskEvent } from './task-state.js';
+import type { TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
+import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
 
 type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
 
+/** Where the engine runs tasks and keeps records; both default to this process (Piscina, memory). */
+export interface EngineParts {
+  executor?: ExecutorFactory;
+  store?: TaskStore;
+}
+
+/** A task as a caller finds it: its record, and its live state while it is unfinished. */
+export interface TaskView {
+  record: TaskRecord;
+  live: Task | undefined;
+}
+
 /**
- * The engine behind `Supervisor` and `Session`: dispatch, the worker port, stop (cancel and timeout) and
- * settling. Everything here runs on the host's main thread, so every path is O(1) bookkeeping.
+ * A task's life on the host's main thread: admission and limits, the fair queue, the state machine, timeout
+ * and grace timers, events and completion notices. Where a task runs is the executor's business and where its
+ * record lives is the store's; the engine names neither. Every path is O(1) bookkeeping.
  */
 export class Engine {
   readonly options: ResolvedOptions;
-  readonly registry: TaskRegistry;
   readonly completions = new CompletionFeed();
-  readonly #pool: Piscina;
+  readonly #store: TaskStore;
+  readonly #executor: Executor;
   readonly #emit: Emit;
-  /** Tasks not yet handed to Piscina, served round-robin by session. */
+  /** Unfinished tasks, by id. A finished task lives on only as its record in the store. */
+  readonly #live = new Map<string, Task>();
+  /** Unfinished tasks per session, for `maxTasksPerSession`. */
+  readonly #unfinished = new Map<string, number>();
+  /** Tasks not yet started (waiting in line or handed to the executor), for `maxQueued`. */
+  #queued = 0;
+  /** Tasks not yet handed to the executor, served round-robin by session. */
   readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
-  /** Tasks handed to Piscina whose run has not settled: at most `maxThreads`. */
-  #inPool = 0;
-  /** The delegation operations as orchestrator agents see them: the same engine, one level deeper. */
-  readonly #delegationHost: DelegationHost = delegationHostFor(this);
-  /** Who waits for `#inPool` to reach 0 (only `close`). */
-  readonly #idle: Array<() => void> = [];
+  #pumpScheduled = false;
   #closing: Promise<void> | undefined;
 
-  constructor(options: ResolvedOptions, emit: Emit) {
+  constructor(options: ResolvedOptions, emit: Emit, parts: EngineParts = {}) {
     this.options = options;
-    this.registry = new TaskRegistry(options.limits.retainFinished);
     this.#emit = emit;
-    this.#pool = createPool(options);
-    // Without a listener an 'error' event would crash the host; a worker that fails outside a task is news,
-    // not a reason to die.
-    this.#pool.on('error', (error: Error) => emit('worker-error', error));
+    this.#store = parts.store ?? new MemoryStore(options.limits.retainFinished);
+    const events: ExecutorEvents = {
+      start: (taskId) => this.#onStart(taskId),
+      output: (taskId, chunks, progress) => this.#onOutput(taskId, chunks, progress),
+      settle: (taskId, end) => {
+        const task = this.#live.get(taskId);
+        if (task) this.#finish(task, end);
+      },
+      free: () => this.#pump(),
+      error: (error) => emit('worker-error', error),
+    };
+    const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
+    this.#executor = create({ options, events, delegation: delegationHostFor(this) });
   }
 
   get closing(): boolean {
@@ -53,14 +81,27 @@ export class Engine {
   }
 
   /**
-   * Registers and dispatches a goal. Returns its id synchronously; never waits on the pool. `parent` is the
-   * orchestrator task delegating it, if any: the child runs one level deeper, within `limits.maxDepth`.
+   * Admits a goal and puts it in line. Returns its id synchronously: the hand-off to the executor happens
+   * after this call returns (batched per tick), so a burst of delegations never waits for a thread to start.
+   * `parentId` is the orchestrator task delegating it, if any: the child runs one level deeper.
    */
-  delegate(sessionId: string, input: DelegateInput, parent?: Task): string {
+  delegate(sessionId: string, input: DelegateInput, parentId?: string): string {
     if (this.#closing) throw new ShuttingDownError();
     const goal = validateGoal(input, this.options);
     const { limits } = this.options;
-    const depth = parent ? parent.depth + 1 : 0;
+    let depth = 0;
+    let parent: Task | undefined;
+    if (parentId !== undefined) {
+      parent = this.#live.get(parentId);
+      // A parent that is stopping or gone must not leave a child behind: its stop has already run.
+      if (!parent || parent.terminal || parent.state.stopping) {
+        throw new TaskFinishedError(
+          parentId,
+          parent?.state.stopping ?? this.#store.get(parentId)?.status ?? 'gone',
+        );
+      }
+      depth = parent.record.depth + 1;
+    }
     if (depth > limits.maxDepth) {
       throw new LimitExceededError(
         'maxDepth',
@@ -71,10 +112,11 @@ export class Engine {
     if (goal.role === 'orchestrator' && depth >= limits.maxDepth) {
       throw new InvalidInputError(
         'role',
-        `a task at depth ${depth} cannot be an orchestrator (limits.maxDepth = ${limits.maxDepth})`,
+        goal.role,
+        `cannot be orchestrator: a task at depth ${depth} cannot delegate (limits.maxDepth = ${limits.maxDepth})`,
       );
     }
-    const unfinished = this.registry.unfinished(sessionId);
+    const unfinished = this.#unfinished.get(sessionId) ?? 0;
     if (unfinished >= limits.maxTasksPerSession) {
       throw new LimitExceededError(
         'maxTasksPerSession',
@@ -82,53 +124,98 @@ export class Engine {
         `session already has ${unfinished} unfinished tasks (limit maxTasksPerSession = ${limits.maxTasksPerSession}); collect or cancel some first`,
       );
     }
-    if (this.registry.queued >= limits.maxQueued) {
+    if (this.#queued >= limits.maxQueued) {
       throw new LimitExceededError(
         'maxQueued',
         limits.maxQueued,
-        `${this.registry.queued} tasks are already waiting for a thread (limit maxQueued = ${limits.maxQueued})`,
+        `${this.#queued} tasks are already waiting for a thread (limit maxQueued = ${limits.maxQueued})`,
       );
     }
-    const task = new Task(randomUUID(), sessionId, goal, limits.outputLines, limits.outputLineChars);
-    if (parent) {
-      task.depth = depth;
-      task.parent = parent;
-      parent.children.add(task);
+    const record: TaskRecord = {
+      id: randomUUID(),
+      sessionId,
+      status: 'queued',
+      goal,
+      depth,
+      createdAt: Date.now(),
+      iterations: 0,
+      steering: { sent: 0, delivered: 0 },
+      outputLines: 0,
+      droppedLines: 0,
+    };
+    if (parent) record.parentId = parent.id;
+    const task = new Task(record, limits.outputLines, limits.outputLineChars);
+    this.#store.create(record);
+    this.#live.set(record.id, task);
+    this.#unfinished.set(sessionId, unfinished + 1);
+    this.#queued += 1;
+    parent?.children.add(record.id);
+    this.#waiting.push(task);
+    this.#schedulePump();
+    return record.id;
+  }
+
+  /** The task, if it exists and belongs to `sessionId`; otherwise the same `NotFoundError` either way. */
+  view(sessionId: string, id: unknown): TaskView {
+    const record = typeof id === 'string' ? this.#store.get(id) : undefined;
+    if (!record || record.sessionId !== sessionId) throw new NotFoundError(String(id));
+    return { record, live: this.#live.get(record.id) };
+  }
+
+  /** The session of a task the engine knows (an orchestrator calling back through its bridge). */
+  sessionOf(taskId: string): string {
+    const record = this.#store.get(taskId);
+    if (!record) throw new NotFoundError(taskId);
+    return record.sessionId;
+  }
+
+  /** The retained tasks an orchestrator delegated, oldest first. */
+  children(parentId: string): TaskView[] {
+    const views: TaskView[] = [];
+    for (const view of this.list(this.sessionOf(parentId))) {
+      if (view.record.parentId === parentId) views.push(view);
     }
-    this.registry.add(task);
-    this.registry.queued += 1;
-    this.#enqueue(task);
-    return task.id;
+    return views;
+  }
+
+  /** One session's tasks, oldest first. */
+  *list(sessionId: string): Generator<TaskView> {
+    for (const record of this.#store.ofSession(sessionId)) yield { record, live: this.#live.get(record.id) };
   }
 
   steer(sessionId: string, id: string, text: unknown): SteerReceipt {
-    const task = this.registry.get(sessionId, id);
+    const { record, live } = this.view(sessionId, id);
     const { maxSteerChars, maxPendingSteers } = this.options.limits;
     if (typeof text !== 'string' || text.trim() === '')
-      throw new InvalidInputError('message', 'must be a non-blank string');
+      throw new InvalidInputError('message', text, 'must be a non-blank string');
     if (text.length > maxSteerChars) {
-      throw new InvalidInputError('message', `is ${text.length} characters; the limit is ${maxSteerChars}`);
+      throw new InvalidInputError(
+        'message',
+        `${text.length} characters`,
+        `is ${text.length} characters; the limit is ${maxSteerChars}`,
+      );
     }
-    if (task.terminal || task.state.stopping)
-      throw new TaskFinishedError(task.id, task.state.stopping ?? task.status);
-    if (task.steering.sent - task.steering.delivered >= maxPendingSteers) {
+    if (!live || live.terminal || live.state.stopping)
+      throw new TaskFinishedError(record.id, live?.state.stopping ?? record.status);
+    const { steering } = record;
+    if (steering.sent - steering.delivered >= maxPendingSteers) {
       throw new LimitExceededError(
         'maxPendingSteers',
         maxPendingSteers,
         `${maxPendingSteers} steering messages are still waiting for the sub-agent's next step (limit maxPendingSteers = ${maxPendingSteers})`,
       );
     }
-    const seq = ++task.steering.sent;
-    const channel = task.channel!;
-    channel.port.postMessage({ kind: 'steer', seq, text });
-    Atomics.add(channel.control, CONTROL.steerCount, 1);
-    return { taskId: task.id, seq, status: 'queued' };
+    const message = { seq: steering.sent + 1, text };
+    this.#write(live, { steering: { sent: message.seq, delivered: steering.delivered } });
+    if (live.submitted) this.#executor.steer(record.id, message);
+    else live.pendingSteers.push(message);
+    return { taskId: record.id, seq: message.seq, status: 'queued' };
   }
 
   /**
-   * Asks a task to stop. A queued task is dropped from the pool's queue without touching a worker. A running
-   * one is asked cooperatively (shared flag, port message, worker-side AbortSignal), and its worker is
-   * terminated if it has not stopped after `graceMs`. Either way it ends in its stop status.
+   * Asks a task to stop. A task still in line is dropped without touching the executor; one handed to the
+   * executor but not started is killed at once. A running one is asked cooperatively and killed if it has
+   * not stopped after `graceMs`. Either way it ends in its stop status, and its children are stopped too.
    */
   stop(
     task: Task,
@@ -139,203 +226,159 @@ export class Engine {
     if (task.terminal || task.state.stopping) return;
     task.stopMessage = message;
     task.apply({ type: 'stop-request', reason });
-    const channel = task.channel!;
-    if (task.status === 'queued') {
-      // Still in our line: it never touches a worker. Already handed to Piscina but not started: Piscina
-      // drops it from its queue, or terminates the thread if it had just begun.
-      if (!this.#waiting.remove(task)) channel.abort.abort();
+    if (task.state.status === 'queued') {
+      if (!this.#waiting.remove(task)) this.#executor.kill(task.id, `task ${task.id} ended cancelled`);
       this.#finish(task, { status: 'cancelled', exitReason: 'cancelled' });
-      this.#stopChildren(task, graceMs);
-      return;
+    } else {
+      this.#executor.stop(task.id, reason);
+      const ending = `task ${task.id} ended ${task.state.stopping}`;
+      task.graceTimer = setTimeout(() => this.#executor.kill(task.id, ending), graceMs);
     }
-    Atomics.store(channel.control, CONTROL.stop, reason === 'timeout' ? STOP_TIMEOUT : STOP_CANCEL);
-    channel.port.postMessage({ kind: 'cancel' });
-    task.graceTimer = setTimeout(() => channel.abort.abort(), graceMs);
-    this.#stopChildren(task, graceMs);
+    for (const child of task.children) {
+      const live = this.#live.get(child);
+      if (live) this.stop(live, 'cancel', `parent task ${task.id} was stopped`, graceMs);
+    }
   }
 
-  /** A stopped orchestrator takes the sub-agents it delegated with it. */
-  #stopChildren(task: Task, graceMs: number): void {
-    for (const child of task.children)
-      this.stop(child, 'cancel', `parent task ${task.id} was stopped`, graceMs);
-  }
-
-  /** Cancels everything, waits for every task to end, then ends the pool. Idempotent. */
+  /** Cancels everything, waits for every task to end, then closes the executor and the store. Idempotent. */
   close(graceMs = this.options.limits.cancelGraceMs): Promise<void> {
     this.#closing ??= (async () => {
-      const live = [...this.registry.all()].filter((task) => !task.terminal);
+      const live = [...this.#live.values()];
       for (const task of live) this.stop(task, 'cancel', 'the supervisor is closing', graceMs);
       await Promise.all(live.map((task) => task.ended()));
-      // A task can end (a hard stop) before Piscina has settled its run and replaced the thread; destroying
-      // the pool in between would race that replacement.
-      while (this.#inPool > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
       this.completions.end();
-      await this.#pool.destroy();
+      await this.#executor.close();
+      await this.#store.close();
     })();
     return this.#closing;
   }
 
-  /**
-   * Gives the task its channel at once (so steering can be queued before it starts) and puts it in line.
-   * The port a worker will use travels with the task when it is submitted.
-   */
-  #enqueue(task: Task): void {
-    const { port1, port2 } = new MessageChannel();
-    const buffer = new SharedArrayBuffer(CONTROL.length * Int32Array.BYTES_PER_ELEMENT);
-    task.channel = {
-      port: port1,
-      workerPort: port2,
-      buffer,
-      control: new Int32Array(buffer),
-      abort: new AbortController(),
-    };
-    port1.on('message', (message: WorkerMessage) => this.#onMessage(task, message));
-    this.#waiting.push(task);
-    this.#pump();
+  /** A snapshot of a task, live or finished. */
+  snapshot(view: TaskView, previewLines: number): TaskSnapshot {
+    return snapshotOf(view.record, view.live, previewLines);
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   /**
-   * Hands waiting tasks to Piscina while it has a free thread. Piscina never holds more than `maxThreads`
+   * Hands waiting tasks to the executor while it has room. The executor never holds more than its capacity
    * of our tasks, so the order in which work starts is decided here, round-robin across sessions.
    */
   #pump(): void {
-    while (this.#inPool < this.options.pool.maxThreads && this.#waiting.size > 0) {
+    while (this.#executor.capacity > 0 && this.#waiting.size > 0) {
       const task = this.#waiting.shift()!;
-      if (!task.terminal && task.channel) this.#submit(task, task.channel);
-    }
-  }
-
-  #submit(task: Task, channel: TaskChannel): void {
-    const { pool, limits } = this.options;
-    const payload: TaskPayload = {
-      taskId: task.id,
-      sessionId: task.sessionId,
-      goal: task.goal.goal,
-      toolsets: task.goal.toolsets,
-      model: task.goal.model,
-      maxIterations: task.goal.maxIterations,
-      port: channel.workerPort,
-      control: channel.buffer,
-      batchSize: pool.outputBatchSize,
-      flushMs: pool.outputFlushMs,
-      maxToolResultChars: limits.maxToolResultChars,
-    };
-    if (task.goal.context !== undefined) payload.context = task.goal.context;
-    const transferList: MessagePort[] = [channel.workerPort];
-    const bridge = openBridge(task, this.options, this.#delegationHost);
-    if (bridge) {
-      payload.bridge = bridge.spec;
-      transferList.push(bridge.spec.port);
-      task.bridge = bridge;
-    }
-    task.submitted = true;
-    this.#inPool += 1;
-    this.#pool
-      .run(payload, { transferList, signal: channel.abort.signal })
-      .then(
-        (outcome: unknown) => this.#settle(task, outcome, undefined),
-        (error: unknown) => this.#settle(task, undefined, error),
-      )
-      .finally(() => {
-        // The thread is free only once Piscina settles, even if the task was finished earlier (a hard stop).
-        this.#inPool -= 1;
-        this.#pump();
-        if (this.#inPool === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      if (task.terminal) continue;
+      task.submitted = true;
+      const steering = task.pendingSteers;
+      task.pendingSteers = [];
+      this.#executor.submit({
+        taskId: task.id,
+        sessionId: task.sessionId,
+        goal: task.record.goal,
+        depth: task.record.depth,
+        steering,
       });
-  }
-
-  #onMessage(task: Task, message: WorkerMessage): void {
-    if (task.terminal) return;
-    switch (message.kind) {
-      case 'start': {
-        if (task.status !== 'queued') return;
-        this.registry.queued -= 1;
-        task.startedAt = Date.now();
-        this.#transition(task, { type: 'start' });
-        this.#emit('task-start', task.snapshot(0));
-        const { timeoutMs } = task.goal;
-        task.timeoutTimer = setTimeout(
-          () => this.stop(task, 'timeout', `task ran past its timeout of ${timeoutMs} ms`),
-          timeoutMs,
-        );
-        return;
-      }
-      case 'chunks': {
-        const before = task.output.lineCount;
-        const acks = task.append(message.chunks);
-        if (message.chunks.length > 0) {
-          this.#emit('task-output', {
-            taskId: task.id,
-            sessionId: task.sessionId,
-            lines: task.output.lineCount - before,
-          });
-        }
-        const { progress } = message;
-        if (progress) {
-          task.iterations = progress.iterations;
-          if (progress.lastText !== undefined) task.lastText = progress.lastText;
-          if (progress.usage) task.usage = progress.usage;
-        }
-        for (const seq of acks)
-          this.#emit('steer-delivered', { taskId: task.id, sessionId: task.sessionId, seq });
-        return;
-      }
     }
   }
 
-  #settle(task: Task, outcome: unknown, error: unknown): void {
-    if (task.terminal) return;
-    // A task's result can reach us before messages its worker posted just before returning: take them now so
-    // that every chunk the worker emitted is in the buffer before the task turns terminal.
-    const port = task.channel?.port;
-    if (port) {
-      for (let entry = receiveMessageOnPort(port); entry; entry = receiveMessageOnPort(port)) {
-        this.#onMessage(task, entry.message as WorkerMessage);
-      }
+  #onStart(taskId: string): void {
+    const task = this.#live.get(taskId);
+    if (!task || task.terminal || task.state.status !== 'queued') return;
+    this.#queued -= 1;
+    this.#write(task, { startedAt: Date.now() });
+    this.#transition(task, { type: 'start' });
+    this.#emit('task-start', snapshotOf(task.record, task, 0));
+    const { timeoutMs } = task.record.goal;
+    task.timeoutTimer = setTimeout(
+      () => this.stop(task, 'timeout', `task ran past its timeout of ${timeoutMs} ms`),
+      timeoutMs,
+    );
+  }
+
+  #onOutput(taskId: string, chunks: readonly OutputChunk[], progress: Progress | undefined): void {
+    const task = this.#live.get(taskId);
+    if (!task || task.terminal) return;
+    const before = task.output.lineCount;
+    const acks = task.append(chunks);
+    const patch: TaskRecordPatch = {};
+    if (acks.length > 0) {
+      const { steering } = task.record;
+      patch.steering = { sent: steering.sent, delivered: steering.delivered + acks.length };
     }
-    this.#finish(task, outcome !== undefined ? endFromOutcome(outcome) : endFromCrash(error));
+    if (progress) {
+      patch.iterations = progress.iterations;
+      if (progress.lastText !== undefined) patch.lastText = progress.lastText;
+      if (progress.usage) patch.usage = progress.usage;
+    }
+    this.#write(task, patch);
+    if (chunks.length > 0) {
+      this.#emit('task-output', {
+        taskId,
+        sessionId: task.sessionId,
+        lines: task.output.lineCount - before,
+      });
+    }
+    for (const seq of acks) this.#emit('steer-delivered', { taskId, sessionId: task.sessionId, seq });
   }
 
   #finish(task: Task, end: TaskEnd): void {
     if (task.terminal) return;
-    if (task.status === 'queued') this.registry.queued -= 1;
-    task.output.end();
-    const stopping = task.state.stopping;
-    if (stopping) {
-      const timedOut = stopping === 'timed_out';
-      task.exitReason = timedOut ? 'timeout' : 'cancelled';
-      task.error = { code: timedOut ? 'timeout' : 'cancelled', message: task.stopMessage ?? 'stopped' };
-      task.result = end.result ?? task.lastText;
-    } else {
-      task.exitReason = end.exitReason;
-      task.error = end.error;
-      // A crashed worker returns nothing: its last reported text is the partial result.
-      task.result = end.result ?? task.lastText;
-    }
-    if (end.iterations !== undefined) task.iterations = Math.max(task.iterations, end.iterations);
-    if (end.usage) task.usage = end.usage;
-    task.endedAt = Date.now();
+    if (task.state.status === 'queued') this.#queued -= 1;
     clearTimeout(task.timeoutTimer);
     clearTimeout(task.graceTimer);
     task.timeoutTimer = task.graceTimer = undefined;
-    task.channel?.port.close();
-    task.channel = undefined;
-    task.bridge?.close(`task ${task.id} ended ${task.state.stopping ?? end.status}`);
-    task.bridge = undefined;
+    const { output, record } = task;
+    output.end();
+    const stopping = task.state.stopping;
+    const patch: TaskRecordPatch = {
+      endedAt: Date.now(),
+      outputLines: output.lineCount,
+      droppedLines: output.dropped,
+      output: { firstIndex: output.firstIndex, lines: output.tail(output.capacity) },
+    };
+    // A crashed worker returns nothing: its last reported text is the partial result.
+    const result = end.result ?? record.lastText;
+    if (result !== undefined) patch.result = result;
+    if (stopping) {
+      const timedOut = stopping === 'timed_out';
+      patch.exitReason = timedOut ? 'timeout' : 'cancelled';
+      patch.error = { code: timedOut ? 'timeout' : 'cancelled', message: task.stopMessage ?? 'stopped' };
+    } else {
+      patch.exitReason = end.exitReason;
+      if (end.error) patch.error = end.error;
+    }
+    if (end.iterations !== undefined) patch.iterations = Math.max(record.iterations, end.iterations);
+    if (end.usage) patch.usage = end.usage;
+    this.#write(task, patch);
+    this.#live.delete(task.id);
+    const left = (this.#unfinished.get(task.sessionId) ?? 1) - 1;
+    if (left > 0) this.#unfinished.set(task.sessionId, left);
+    else this.#unfinished.delete(task.sessionId);
     this.#transition(task, { type: 'finish', status: end.status });
-    this.registry.finished(task);
-    const snapshot = task.snapshot(this.options.limits.outputLines);
+    this.#store.finish(task.id);
+    const snapshot = snapshotOf(record, undefined, this.options.limits.outputLines);
     this.#emit('task-end', snapshot);
     this.completions.push(snapshot);
   }
 
-  #transition(task: Task, event: Parameters<Task['apply']>[0]): void {
+  #transition(task: Task, event: TaskEvent): void {
     const from = task.apply(event);
-    if (from !== task.status) {
-      const change = { taskId: task.id, sessionId: task.sessionId, from, to: task.status, at: Date.now() };
-      // `task:status` is the design's name for it; `task-status` matches the other events' spelling.
-      this.#emit('task:status', change);
-      this.#emit('task-status', change);
-    }
+    const to = task.state.status;
+    if (from === to) return;
+    this.#write(task, { status: to });
+    this.#emit('task-status', { taskId: task.id, sessionId: task.sessionId, from, to, at: Date.now() });
+  }
+
+  /** The one writer of task records: the live copy and the store see the same change. */
+  #write(task: Task, patch: TaskRecordPatch): void {
+    Object.assign(task.record, patch);
+    this.#store.update(task.id, patch);
   }
 }

@@ -1,12 +1,36 @@
-import type { ErrorCode, TerminalStatus, WireError } from '@errand/worker';
+import type { ErrorCode } from '@errand/worker';
+
+const MARKER = Symbol.for('errand.error');
+
+/** Shortens a value for an error message: what was given, recognisable, never huge. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else if (typeof value === 'function') text = 'a function';
+  else if (value === undefined || value === null || typeof value !== 'object') text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+    if (text.length > 80) text = `${text.slice(0, 80)}…`;
+  }
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `${text} (${type})`;
+}
 
 /**
  * The one base class for errand errors. `code` is stable and is what the LLM tools report; `name` is the
- * subclass name; `details` holds structured fields (the offending field, the limit, the task status).
+ * subclass name; each subclass carries its own typed fields (the offending field and value, the limit, the
+ * task's status). `details` holds the same fields as a plain object, for logging.
  */
 export class ErrandError extends Error {
   readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>>;
+  /** A marker that survives copies of this package, for `isInstance`. */
+  readonly [MARKER]: string;
 
   constructor(
     code: ErrorCode,
@@ -17,14 +41,12 @@ export class ErrandError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.details = options?.details ?? {};
+    this[MARKER] = new.target.name;
   }
 
-  /** True for any errand error, also across copies of this package. */
+  /** True for any errand error, also one thrown by another copy of this package. */
   static isInstance(error: unknown): error is ErrandError {
-    return (
-      error instanceof ErrandError ||
-      (error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && 'details' in error)
-    );
+    return hasMarker(error) !== undefined;
   }
 
   /** The `{code, message}` pair that snapshots and tools carry. */
@@ -33,36 +55,77 @@ export class ErrandError extends Error {
   }
 }
 
-/** The caller passed something invalid. `details.field` names it. */
+function hasMarker(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && typeof (error as never)[MARKER] === 'string'
+    ? ((error as never)[MARKER] as string)
+    : undefined;
+}
+
+/** The caller passed something invalid: `field` names it, `value` is what came. */
 export class InvalidInputError extends ErrandError {
-  constructor(field: string, message: string) {
-    super('invalid_input', `${field}: ${message}`, { details: { field } });
+  readonly field: string;
+  readonly value: unknown;
+
+  /**
+   * `reason` follows the field's name and says what was expected (`must be an integer ≥ 1, got 0.5
+   * (number)`); `message` replaces the whole message where the field cannot lead it.
+   */
+  constructor(field: string, value: unknown, reason: string, message = `${field} ${reason}`) {
+    super('invalid_input', message, { details: { field } });
+    this.field = field;
+    this.value = value;
   }
-  get field(): string {
-    return this.details.field as string;
+
+  static override isInstance(error: unknown): error is InvalidInputError {
+    return hasMarker(error) === 'InvalidInputError';
   }
 }
 
 /** No such task in this session (unknown, evicted, or another session's: the same answer by design). */
 export class NotFoundError extends ErrandError {
+  readonly taskId: string;
+
   constructor(taskId: string) {
     super('not_found', `no task ${JSON.stringify(taskId.slice(0, 80))} in this session`, {
       details: { taskId },
     });
+    this.taskId = taskId;
+  }
+
+  static override isInstance(error: unknown): error is NotFoundError {
+    return hasMarker(error) === 'NotFoundError';
   }
 }
 
-/** A configured limit would be passed. `details.limit` names it. */
+/** A configured limit would be passed: `limit` names it (`maxQueued`, ...) and `max` is its value. */
 export class LimitExceededError extends ErrandError {
-  constructor(limit: string, value: number, message: string) {
-    super('limit_exceeded', message, { details: { limit, value } });
+  readonly limit: string;
+  readonly max: number;
+
+  constructor(limit: string, max: number, message: string) {
+    super('limit_exceeded', message, { details: { limit, max } });
+    this.limit = limit;
+    this.max = max;
+  }
+
+  static override isInstance(error: unknown): error is LimitExceededError {
+    return hasMarker(error) === 'LimitExceededError';
   }
 }
 
-/** The task already ended (or is ending); `details.status` says how. */
+/** The task already ended (or is ending); `status` says how. */
 export class TaskFinishedError extends ErrandError {
+  readonly taskId: string;
+  readonly status: string;
+
   constructor(taskId: string, status: string) {
     super('task_finished', `task ${taskId} is already ${status}`, { details: { taskId, status } });
+    this.taskId = taskId;
+    this.status = status;
+  }
+
+  static override isInstance(error: unknown): error is TaskFinishedError {
+    return hasMarker(error) === 'TaskFinishedError';
   }
 }
 
@@ -71,26 +134,8 @@ export class ShuttingDownError extends ErrandError {
   constructor() {
     super('shutting_down', 'the supervisor is shutting down and accepts no new tasks');
   }
+
+  static override isInstance(error: unknown): error is ShuttingDownError {
+    return hasMarker(error) === 'ShuttingDownError';
+  }
 }
-
-/** The worker thread died under the task (exit, uncaught exception, out of memory). */
-export class WorkerCrashedError extends ErrandError {}
-
-/** `collect` did not see the task end within its timeout (collect reports this as `timedOut`, not a throw). */
-export class TimeoutError extends ErrandError {}
-
-/** Rebuilds a worker's error data as a plain `{code, message}` for snapshots. */
-export function publicError(error: WireError | { code: ErrorCode; message: string }): {
-  code: ErrorCode;
-  message: string;
-} {
-  return { code: error.code, message: error.message };
-}
-
-/** Terminal statuses, for `TaskFinishedError` and state checks. */
-export const TERMINAL: ReadonlySet<string> = new Set<TerminalStatus>([
-  'completed',
-  'failed',
-  'cancelled',
-  'timed_out',
-]);

@@ -1,4 +1,4 @@
-export type { ChunkKind, ErrorCode, ExitReason, ModelSpec, Usage } from '@errand/worker';
+export type { ChunkKind, ErrorCode, ExitReason, ModelSpec, ToolsetSpec, Usage } from '@errand/worker';
 export {
   ErrandError,
   InvalidInputError,
@@ -6,19 +6,16 @@ export {
   NotFoundError,
   ShuttingDownError,
   TaskFinishedError,
-  TimeoutError,
-  WorkerCrashedError,
 } from './errors.js';
 export type { HostModel, HostTool, HostToolContext } from './host-tools.js';
 export { defineHostTool } from './host-tools.js';
 export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
 export { DEFAULT_LIMITS } from './options.js';
-export { RingBuffer } from './ring-buffer.js';
 export type { CheckOptions, CollectOptions } from './session.js';
 export { Session } from './session.js';
 export { Supervisor } from './supervisor.js';
-export type { TaskEvent, TaskState, TaskStatus } from './task-state.js';
-export { isTerminal, transition } from './task-state.js';
+export type { TaskStatus, TerminalStatus } from './task-state.js';
+export { isTerminal, TASK_STATUSES } from './task-state.js';
 export type {
   DelegateInput,
   OutputLine,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from './errors.js';
 import { DEFAULT_LIMITS, resolveOptions, resolveSpecifier } from './options.js';
 
 const model = { provider: 'scripted' as const, turns: [{ text: 'x' }] };
@@ -21,13 +22,41 @@ describe('resolveOptions', () => {
     expect(resolved.pool.maxThreads).toBeGreaterThanOrEqual(8);
   });
 
-  it('names the offending option', () => {
+  it('names the offending option, what was expected and the value given', () => {
     expect(() => resolveOptions({ model, limits: { outputLines: 0 } })).toThrow(
-      /options\.limits\.outputLines/,
+      'limits.outputLines must be an integer from 1 to 100000, got 0 (number)',
     );
-    expect(() => resolveOptions({ model, pool: { maxThreads: 1.5 } })).toThrow(/options\.pool\.maxThreads/);
-    expect(() => resolveOptions({ model: { provider: 'nope' } as never })).toThrow(/options\.model/);
-    expect(() => resolveOptions({ model, limits: { typo: 1 } as never })).toThrow(/options\.limits/);
+    expect(() => resolveOptions({ model, pool: { maxThreads: 1.5 } })).toThrow(
+      'pool.maxThreads must be an integer from 1 to 1024, got 1.5 (number)',
+    );
+    expect(() => resolveOptions({ model, pool: { niceIncrement: '3' as never } })).toThrow(
+      'pool.niceIncrement must be an integer from 0 to 19, got "3" (string)',
+    );
+    expect(() => resolveOptions({ model: { provider: 'nope' } as never })).toThrow(
+      'model.provider must be one of "scripted", "module", "openai-compatible", "host", got "nope" (string)',
+    );
+    try {
+      resolveOptions({ model, pool: { maxThreads: 0 } });
+      expect.unreachable();
+    } catch (error) {
+      expect(InvalidInputError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'invalid_input', field: 'pool.maxThreads', value: 0 });
+    }
+  });
+
+  it('refuses unknown keys anywhere, suggesting the known key a typo resembles', () => {
+    expect(() => resolveOptions({ model, stor: { kind: 'memory' } } as never)).toThrow(
+      'unknown option "stor"; did you mean "store"?',
+    );
+    expect(() => resolveOptions({ model, limits: { maxQueue: 1 } } as never)).toThrow(
+      'unknown option "limits.maxQueue"; did you mean "limits.maxQueued"?',
+    );
+    expect(() => resolveOptions({ model, pool: { zzz: 1 } } as never)).toThrow(
+      /^unknown option "pool.zzz" \(known: maxThreads, /,
+    );
+    expect(() =>
+      resolveOptions({ model: { provider: 'scripted', turns: [{ text: 'x' }], lopo: true } } as never),
+    ).toThrow(/unknown option "model.lopo"; did you mean "model.loop"\?/);
   });
 
   it('takes Piscina-style resourceLimits and idleTimeout too', () => {

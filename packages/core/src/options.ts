@@ -3,8 +3,9 @@ import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ModelSpec, modelSpecSchema, type ToolsetSpec } from '@errand/worker';
 import { z } from 'zod';
-import { InvalidInputError } from './errors.js';
+import { describeValue, InvalidInputError } from './errors.js';
 import type { HostModel, HostTool } from './host-tools.js';
+import { parseOrThrow } from './validation.js';
 
 /** Bounds on everything a caller or a model can make the engine hold. */
 export interface Limits {
@@ -133,10 +134,21 @@ export interface SupervisorOptions {
   hostTools?: Record<string, HostTool>;
   /** Model functions for `{ provider: 'host', name }` specs: the turn runs on the host, credentials stay there. */
   hostModels?: Record<string, HostModel>;
+  /** The worker threads that run agents (the default `piscina` executor). */
   pool?: PoolOptions;
+  /**
+   * Where task records live. Plain data, so a JSON config can carry it.
+   * @default { kind: 'memory' }
+   */
+  store?: { kind: 'memory' };
+  /**
+   * Where tasks run. Plain data, so a JSON config can carry it.
+   * @default { kind: 'piscina' } (worker threads of this process, configured by `pool`)
+   */
+  executor?: { kind: 'piscina' };
 }
 
-const count = (max = Number.MAX_SAFE_INTEGER) => z.number().int().positive().max(max);
+const count = (max = Number.MAX_SAFE_INTEGER) => z.number().int().min(1).max(max);
 const limitsSchema = z
   .object({
     maxGoalChars: count(),
@@ -188,21 +200,34 @@ const poolSchema = z
   .partial()
   .strict();
 
-const optionsSchema = z.object({
-  model: modelSpecSchema,
-  models: z.record(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/), modelSpecSchema).optional(),
-  toolsets: z
-    .record(
-      z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
-      z.union([
-        z.string().min(1),
-        z.object({ specifier: z.string().min(1), options: z.unknown().optional() }).strict(),
-      ]),
-    )
-    .optional(),
-  limits: limitsSchema.optional(),
-  pool: poolSchema.optional(),
-});
+const optionsSchema = z
+  .object({
+    model: modelSpecSchema,
+    models: z.record(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/), modelSpecSchema).optional(),
+    toolsets: z
+      .record(
+        z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+        z.union([
+          z.string().min(1),
+          z.object({ specifier: z.string().min(1), options: z.unknown().optional() }).strict(),
+        ]),
+      )
+      .optional(),
+    limits: limitsSchema.optional(),
+    pool: poolSchema.optional(),
+    // Functions cannot be described by a schema; `resolveOptions` checks them one by one.
+    hostTools: z.record(z.string(), z.any()).optional(),
+    hostModels: z.record(z.string(), z.any()).optional(),
+    store: z
+      .object({ kind: z.literal('memory') })
+      .strict()
+      .optional(),
+    executor: z
+      .object({ kind: z.literal('piscina') })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
@@ -227,11 +252,9 @@ export interface ResolvedPool {
 }
 
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InvalidInputError(`options.${issue.path.join('.') || '(root)'}`, issue.message);
-  }
+  if (options === null || typeof options !== 'object')
+    throw new InvalidInputError('options', options, `must be an object, got ${describeValue(options)}`);
+  const parsed = { data: parseOrThrow(optionsSchema, options, 'option') };
   const limits = { ...DEFAULT_LIMITS, ...stripUndefined(parsed.data.limits ?? {}) } as Limits;
   const maxThreads = parsed.data.pool?.maxThreads ?? 8;
   const given = parsed.data.pool;
@@ -264,19 +287,24 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
       typeof tool.input?.safeParse !== 'function'
     ) {
       throw new InvalidInputError(
-        `options.hostTools.${name}`,
-        'needs a name of [a-zA-Z0-9_-], a zod input and run()',
+        `hostTools.${name}`,
+        tool,
+        'must have a name of [a-zA-Z0-9_-] (1 to 64), a zod `input` and a `run` function',
       );
     }
   }
   const hostModels = options.hostModels ?? {};
   for (const spec of [parsed.data.model, ...Object.values(parsed.data.models ?? {})]) {
     if (spec.provider === 'host' && typeof hostModels[spec.name] !== 'function') {
-      throw new InvalidInputError('options.hostModels', `no host model named "${spec.name}"`);
+      throw new InvalidInputError(
+        'hostModels',
+        spec.name,
+        `has no host model named "${spec.name}" (a model spec with provider "host" names it)`,
+      );
     }
   }
   if (Object.hasOwn(toolsets, 'host'))
-    throw new InvalidInputError('options.toolsets.host', '"host" names the host tools');
+    throw new InvalidInputError('toolsets.host', 'host', 'is reserved: "host" names the host tools');
   return {
     model: parsed.data.model,
     models: parsed.data.models ?? {},

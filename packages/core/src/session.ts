@@ -1,7 +1,9 @@
 import type { Engine } from './engine.js';
-import { InvalidInputError } from './errors.js';
+import { describeValue, InvalidInputError } from './errors.js';
+import { summaryOf } from './snapshot.js';
 import type { Task } from './task.js';
 import type { TaskStatus } from './task-state.js';
+import type { TaskRecord } from './task-store.js';
 import type { DelegateInput, OutputLine, SteerReceipt, TaskSnapshot, TaskSummary } from './types.js';
 
 /** Options for {@link Session.check}. */
@@ -49,25 +51,39 @@ export class Session {
 
   /** The task's state now. O(1) apart from the preview lines. */
   check(taskId: string, options: CheckOptions = {}): TaskSnapshot {
-    const task = this.#task(taskId);
-    return task.snapshot(this.#previewLines(options.previewLines, 10));
+    const view = this.#engine.view(this.id, taskId);
+    return this.#engine.snapshot(view, this.#previewLines(options.previewLines, 10));
   }
 
   /**
    * Waits for the task to end, at most `timeoutMs`. Never hangs past it: on timeout the snapshot has
-   * `timedOut: true` and the task is untouched. Any number of callers may wait on one task.
+   * `timedOut: true` and the task is untouched. Any number of callers may wait on one task; one that gives up
+   * leaves nothing behind on it.
    */
   async collect(taskId: string, options: CollectOptions = {}): Promise<TaskSnapshot> {
-    const task = this.#task(taskId);
+    const view = this.#engine.view(this.id, taskId);
     const previewLines = this.#previewLines(options.previewLines, this.#engine.options.limits.outputLines);
     const timeoutMs = options.timeoutMs ?? 300_000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > 2 ** 31 - 1) {
-      throw new InvalidInputError('timeoutMs', `must be a number from 0 to ${2 ** 31 - 1}, got ${timeoutMs}`);
+    if (
+      typeof timeoutMs !== 'number' ||
+      !Number.isFinite(timeoutMs) ||
+      timeoutMs < 0 ||
+      timeoutMs > 2 ** 31 - 1
+    ) {
+      throw new InvalidInputError(
+        'timeoutMs',
+        timeoutMs,
+        `must be a number from 0 to ${2 ** 31 - 1}, got ${describeValue(timeoutMs)}`,
+      );
     }
     options.signal?.throwIfAborted();
-    if (!task.terminal && timeoutMs > 0) await waitForEnd(task, timeoutMs, options.signal);
-    const snapshot = task.snapshot(previewLines);
-    if (!task.terminal) snapshot.timedOut = true;
+    const { live } = view;
+    if (live && !live.terminal && timeoutMs > 0) await waitForEnd(live, timeoutMs, options.signal);
+    const snapshot = this.#engine.snapshot(
+      { record: view.record, live: live?.terminal ? undefined : live },
+      previewLines,
+    );
+    if (live && !live.terminal) snapshot.timedOut = true;
     return snapshot;
   }
 
@@ -81,19 +97,25 @@ export class Session {
    * task is returned as it is.
    */
   async cancel(taskId: string, options: { reason?: string } = {}): Promise<TaskSnapshot> {
-    const task = this.#task(taskId);
+    const view = this.#engine.view(this.id, taskId);
     const reason =
       typeof options.reason === 'string' && options.reason.trim() ? options.reason.slice(0, 500) : undefined;
-    this.#engine.stop(task, 'cancel', reason ? `cancelled: ${reason}` : 'cancelled by the host');
-    await task.ended();
-    return task.snapshot(this.#engine.options.limits.outputLines);
+    if (view.live) {
+      this.#engine.stop(view.live, 'cancel', reason ? `cancelled: ${reason}` : 'cancelled by the host');
+      await view.live.ended();
+    }
+    return this.#engine.snapshot(
+      { record: view.record, live: undefined },
+      this.#engine.options.limits.outputLines,
+    );
   }
 
   /** This session's retained tasks, oldest first, optionally only those in one status. */
   list(options: { status?: TaskStatus } = {}): TaskSummary[] {
     const summaries: TaskSummary[] = [];
-    for (const task of this.#engine.registry.ofSession(this.id)) {
-      if (options.status === undefined || task.status === options.status) summaries.push(task.summary());
+    for (const { record, live } of this.#engine.list(this.id)) {
+      if (options.status === undefined || record.status === options.status)
+        summaries.push(summaryOf(record, live));
     }
     return summaries;
   }
@@ -104,7 +126,8 @@ export class Session {
    * holding memory for them.
    */
   stream(taskId: string): AsyncIterableIterator<OutputLine> {
-    return streamLines(this.#task(taskId));
+    const { record, live } = this.#engine.view(this.id, taskId);
+    return live ? streamLines(live) : storedLines(record);
   }
 
   /** A push notice (the final snapshot) for every task of this session that ends from now on. */
@@ -112,22 +135,29 @@ export class Session {
     return this.#engine.completions.subscribe(this.id);
   }
 
-  #task(taskId: string): Task {
-    return this.#engine.registry.get(this.id, taskId);
-  }
-
   #previewLines(value: number | undefined, fallback: number): number {
     if (value === undefined) return fallback;
     const max = this.#engine.options.limits.outputLines;
     if (!Number.isInteger(value) || value < 0 || value > max) {
-      throw new InvalidInputError('previewLines', `must be an integer from 0 to ${max}, got ${value}`);
+      throw new InvalidInputError(
+        'previewLines',
+        value,
+        `must be an integer from 0 to ${max}, got ${describeValue(value)}`,
+      );
     }
     return value;
   }
 }
 
+/** Waits for the task to end, the timeout or the signal, whichever is first; removes its waiter either way. */
 function waitForEnd(task: Task, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    let forget = (): void => {};
+    const cleanup = () => {
+      clearTimeout(timer);
+      forget();
+      signal?.removeEventListener('abort', onAbort);
+    };
     const onAbort = () => {
       cleanup();
       reject(signal?.reason);
@@ -136,16 +166,20 @@ function waitForEnd(task: Task, timeoutMs: number, signal: AbortSignal | undefin
       cleanup();
       resolve();
     }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    task.ended().then(() => {
+    forget = task.onEnd(() => {
       cleanup();
       resolve();
     });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+async function* storedLines(record: TaskRecord): AsyncGenerator<OutputLine, void, undefined> {
+  const tail = record.output;
+  if (!tail) return;
+  for (let offset = 0; offset < tail.lines.length; offset++) {
+    yield { index: tail.firstIndex + offset, text: tail.lines[offset]! };
+  }
 }
 
 async function* streamLines(task: Task): AsyncGenerator<OutputLine, void, undefined> {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Engine } from './engine.js';
-import { InvalidInputError } from './errors.js';
+import { describeValue, InvalidInputError } from './errors.js';
 import { type Limits, resolveOptions, type SupervisorOptions } from './options.js';
 import { Session } from './session.js';
 import type { SupervisorEvents } from './types.js';
@@ -55,7 +55,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   session(sessionId: string): Session {
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) {
-      throw new InvalidInputError('sessionId', 'must be a string of 1 to 256 characters');
+      throw new InvalidInputError(
+        'sessionId',
+        sessionId,
+        `must be a string of 1 to 256 characters, got ${describeValue(sessionId)}`,
+      );
     }
     return new Session(this.#engine, sessionId);
   }

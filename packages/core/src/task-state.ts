@@ -1,7 +1,15 @@
-import type { TerminalStatus } from '@errand/worker';
+/**
+ * Every status a task can have, defined once, here, on the host side. Workers report how their run ended
+ * (`completed`, `failed`, ...); statuses only the host decides (a task found unfinished after a restart) need
+ * no change to the worker's protocol.
+ */
+export const TASK_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
 
 /** Where a task is in its life. Terminal states are final. */
-export type TaskStatus = 'queued' | 'running' | TerminalStatus;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** The statuses a task ends in. */
+export type TerminalStatus = Exclude<TaskStatus, 'queued' | 'running'>;
 
 /** Everything that can happen to a task. */
 export type TaskEvent =
@@ -16,6 +24,7 @@ export interface TaskState {
   stopping?: 'cancelled' | 'timed_out';
 }
 
+/** True for a status a task never leaves. */
 export function isTerminal(status: TaskStatus): status is TerminalStatus {
   return status !== 'queued' && status !== 'running';
 }

@@ -1,94 +1,57 @@
-import type { MessagePort } from 'node:worker_threads';
-import type { ErrorCode, ExitReason, OutputChunk, TerminalStatus, Usage } from '@errand/worker';
-import type { ValidGoal } from './delegate-input.js';
+import type { OutputChunk } from '@errand/worker/protocol';
+import type { SteerMessage } from './executor.js';
 import { RingBuffer } from './ring-buffer.js';
-import { isTerminal, type TaskEvent, type TaskState, type TaskStatus, transition } from './task-state.js';
-import type { TaskSnapshot, TaskSummary } from './types.js';
-
-/** How a task ended. */
-export interface TaskEnd {
-  status: TerminalStatus;
-  result?: string;
-  error?: { code: ErrorCode; message: string };
-  exitReason: ExitReason;
-  iterations?: number;
-  usage?: Usage;
-}
-
-/** The thread-side handles of a dispatched task; dropped when it ends. */
-export interface TaskChannel {
-  /** The parent's end of the task port. */
-  port: MessagePort;
-  /** The worker's end, transferred with the task when it is submitted. */
-  workerPort: MessagePort;
-  /** The control block (cancel flag, steering counter) and a view of it. */
-  buffer: SharedArrayBuffer;
-  control: Int32Array;
-  /** Aborts the Piscina task: drops it from the queue, or terminates its thread. */
-  abort: AbortController;
-}
+import { isTerminal, type TaskEvent, type TaskState, transition } from './task-state.js';
+import type { TaskRecord } from './task-store.js';
 
 /**
- * One delegated goal on the main thread: its state, its bounded output, and who waits on it. Bookkeeping
- * only; every method is O(1) apart from output, which is O(text written).
+ * A task while it is unfinished, on the host's main thread: its record (plain data, written only by the
+ * engine), its bounded output, its timers and who waits on it. No thread, port or connection handles: those
+ * belong to the executor. Every method is O(1) apart from output, which is O(text written).
  */
 export class Task {
-  readonly id: string;
-  readonly sessionId: string;
-  readonly goal: ValidGoal;
-  readonly createdAt = Date.now();
+  readonly record: TaskRecord;
   readonly output: RingBuffer;
   state: TaskState = { status: 'queued' };
-  startedAt: number | undefined;
-  endedAt: number | undefined;
-  iterations = 0;
-  lastText: string | undefined;
-  usage: Usage | undefined;
-  result: string | undefined;
-  error: { code: ErrorCode; message: string } | undefined;
-  exitReason: ExitReason | undefined;
-  readonly steering = { sent: 0, delivered: 0 };
   /** Why it is stopping, for the error message. */
   stopMessage: string | undefined;
-  channel: TaskChannel | undefined;
-  /** Handed to Piscina (as opposed to waiting in the engine's fair queue). */
+  /** Handed to the executor (as opposed to waiting in the engine's fair queue). */
   submitted = false;
-  /** 0 for a goal the host delegated; parent's depth + 1 for one an orchestrator delegated. */
-  depth = 0;
-  parent: Task | undefined;
-  readonly children = new Set<Task>();
-  /** The host side of the bridge: aborted when the task ends, so host tools stop; closes the bridge port. */
-  bridge: { close(reason: string): void } | undefined;
+  /** Steering sent before the run was submitted: it travels with the run. */
+  pendingSteers: SteerMessage[] = [];
+  readonly children = new Set<string>();
   /** Run-time and cancel-grace timers; both cleared when the task ends. */
   timeoutTimer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   #changed: Deferred | undefined;
-  #ended: Deferred | undefined;
+  readonly #endWaiters = new Set<() => void>();
 
-  constructor(id: string, sessionId: string, goal: ValidGoal, lines: number, lineChars: number) {
-    this.id = id;
-    this.sessionId = sessionId;
-    this.goal = goal;
+  constructor(record: TaskRecord, lines: number, lineChars: number) {
+    this.record = record;
     this.output = new RingBuffer(lines, lineChars);
   }
 
-  get status(): TaskStatus {
-    return this.state.status;
+  get id(): string {
+    return this.record.id;
+  }
+
+  get sessionId(): string {
+    return this.record.sessionId;
   }
 
   get terminal(): boolean {
     return isTerminal(this.state.status);
   }
 
-  /** Applies an event; returns the status before it, for the `task-status` event. */
-  apply(event: TaskEvent): TaskStatus {
+  /** Applies an event to the state machine; returns the status before it. */
+  apply(event: TaskEvent): TaskState['status'] {
     const before = this.state.status;
     this.state = transition(this.state, event);
     if (this.state.status !== before) this.#notify();
     return before;
   }
 
-  /** Adds a batch of worker chunks to the output; returns how many steering acks it held. */
+  /** Adds a batch of worker chunks to the output; returns the sequence numbers of the steering it acknowledged. */
   append(chunks: readonly OutputChunk[]): number[] {
     const acks: number[] = [];
     for (const chunk of chunks) {
@@ -97,7 +60,6 @@ export class Task {
           this.output.write(chunk.text);
           break;
         case 'steer_ack':
-          this.steering.delivered += 1;
           if (chunk.seq !== undefined) acks.push(chunk.seq);
           this.output.writeLines(`[steer #${chunk.seq ?? '?'} delivered] ${chunk.text}`);
           break;
@@ -121,47 +83,22 @@ export class Task {
     return this.#changed.promise;
   }
 
-  /** Resolves once the task is terminal. Shared by every waiter, so many collectors cost one promise. */
+  /**
+   * Calls `callback` once the task is terminal (at once if it is). Returns a function that forgets the
+   * callback, so a waiter that gives up (a timed-out `collect`) leaves nothing behind on the task.
+   */
+  onEnd(callback: () => void): () => void {
+    if (this.terminal) {
+      callback();
+      return () => {};
+    }
+    this.#endWaiters.add(callback);
+    return () => this.#endWaiters.delete(callback);
+  }
+
+  /** Resolves once the task is terminal. */
   ended(): Promise<void> {
-    if (this.terminal) return Promise.resolve();
-    this.#ended ??= deferred();
-    return this.#ended.promise;
-  }
-
-  snapshot(previewLines: number): TaskSnapshot {
-    const snapshot: TaskSnapshot = {
-      id: this.id,
-      sessionId: this.sessionId,
-      status: this.state.status,
-      goal: this.goal.goal,
-      createdAt: this.createdAt,
-      elapsedMs: (this.endedAt ?? Date.now()) - this.createdAt,
-      iterations: this.iterations,
-      preview: this.output.tail(previewLines),
-      outputLines: this.output.lineCount,
-      droppedLines: this.output.dropped,
-      steering: { ...this.steering },
-    };
-    if (this.startedAt !== undefined) snapshot.startedAt = this.startedAt;
-    if (this.endedAt !== undefined) snapshot.endedAt = this.endedAt;
-    if (this.result !== undefined) snapshot.result = this.result;
-    if (this.error !== undefined) snapshot.error = { ...this.error };
-    if (this.exitReason !== undefined) snapshot.exitReason = this.exitReason;
-    if (this.usage !== undefined) snapshot.usage = { ...this.usage };
-    if (this.goal.metadata !== undefined) snapshot.metadata = structuredClone(this.goal.metadata);
-    return snapshot;
-  }
-
-  summary(): TaskSummary {
-    return {
-      id: this.id,
-      status: this.state.status,
-      goal: this.goal.goal,
-      createdAt: this.createdAt,
-      elapsedMs: (this.endedAt ?? Date.now()) - this.createdAt,
-      iterations: this.iterations,
-      outputLines: this.output.lineCount,
-    };
+    return new Promise<void>((resolve) => this.onEnd(resolve));
   }
 
   #notify(): void {
@@ -170,9 +107,10 @@ export class Task {
       this.#changed = undefined;
       changed.resolve();
     }
-    if (this.terminal && this.#ended) {
-      this.#ended.resolve();
-      this.#ended = undefined;
+    if (this.terminal && this.#endWaiters.size > 0) {
+      const waiters = [...this.#endWaiters];
+      this.#endWaiters.clear();
+      for (const waiter of waiters) waiter();
     }
   }
 }

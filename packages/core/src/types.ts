@@ -79,7 +79,7 @@ export interface SteerReceipt {
   status: 'queued';
 }
 
-/** One status transition of a task (`task:status` / `task-status` events). */
+/** One status transition of a task (the `task-status` event). */
 export interface TaskStatusChange {
   taskId: string;
   sessionId: string;
@@ -96,8 +96,6 @@ export interface SupervisorEvents {
   'task-end': [snapshot: TaskSnapshot];
   'steer-delivered': [event: { taskId: string; sessionId: string; seq: number }];
   /** Every status change, with its time. */
-  'task:status': [event: TaskStatusChange];
-  /** The same as `task:status`, spelled like the other events. */
   'task-status': [event: TaskStatusChange];
   /** A worker failed outside any task (e.g. it threw in a timer after its task returned). */
   'worker-error': [error: Error];

@@ -11,7 +11,6 @@ export type {
   ToolCall,
 } from './model.js';
 export type {
-  BridgeSpec,
   ChunkKind,
   ErrorCode,
   ExitReason,
@@ -19,34 +18,18 @@ export type {
   ModelSpec,
   ModuleModelSpec,
   OpenAICompatibleModelSpec,
-  OutputChunk,
-  ParentMessage,
-  Progress,
   ScriptedModelSpec,
   ScriptedTurn,
-  TaskOutcome,
-  TaskPayload,
-  TerminalStatus,
   ToolsetSpec,
   Usage,
-  WireError,
-  WorkerMessage,
 } from './protocol.js';
 export {
-  CONTROL,
-  ERROR_CODES,
   hostModelSpecSchema,
   modelSpecSchema,
   moduleModelSpecSchema,
   openAICompatibleModelSpecSchema,
-  parentMessageSchema,
-  STOP_CANCEL,
-  STOP_TIMEOUT,
   scriptedModelSpecSchema,
   scriptedTurnSchema,
 } from './protocol.js';
 export type { ToolContext, ToolDefinition, Toolset, ToolsetFactory } from './toolset.js';
 export { defineTool, defineToolset } from './toolset.js';
-
-/** The built Piscina task entry (CommonJS; see `entry/piscina-entry.cts`). Workers need JavaScript at run time, so this points into `dist`. */
-export const workerEntryUrl: URL = new URL('./entry/piscina-entry.cjs', import.meta.url);

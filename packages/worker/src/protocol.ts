@@ -58,12 +58,12 @@ export interface Usage {
 /** Why an agent loop stopped. */
 export type ExitReason = 'completed' | 'max_iterations' | 'cancelled' | 'timeout' | 'crashed' | 'error';
 
-/** Terminal task statuses. */
-export type TerminalStatus = 'completed' | 'failed' | 'cancelled' | 'timed_out';
+/** How a run can end, as the worker reports it. The host owns the full list of task statuses. */
+export type OutcomeStatus = 'completed' | 'failed' | 'cancelled' | 'timed_out';
 
 /** What a worker returns when its agent loop ends: the resolution value of the Piscina task. */
 export interface TaskOutcome {
-  status: TerminalStatus;
+  status: OutcomeStatus;
   result?: string;
   error?: WireError;
   exitReason: ExitReason;
@@ -113,35 +113,41 @@ export interface Progress {
 }
 
 /** One scripted model turn: text and/or tool calls, optionally after a (cancellable) delay. */
-export const scriptedTurnSchema = z.object({
-  text: z.string().optional(),
-  toolCalls: z
-    .array(
-      z.object({
-        id: z.string().optional(),
-        name: z.string(),
-        arguments: z.unknown().optional(),
-      }),
-    )
-    .optional(),
-  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).optional(),
-  delayMs: z.number().int().nonnegative().max(3_600_000).optional(),
-});
+export const scriptedTurnSchema = z
+  .object({
+    text: z.string().optional(),
+    toolCalls: z
+      .array(
+        z.object({
+          id: z.string().optional(),
+          name: z.string(),
+          arguments: z.unknown().optional(),
+        }),
+      )
+      .optional(),
+    usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).optional(),
+    delayMs: z.number().int().nonnegative().max(3_600_000).optional(),
+  })
+  .strict();
 
 /** A deterministic model that plays back plain-data turns. For tests and offline demos. */
-export const scriptedModelSpecSchema = z.object({
-  provider: z.literal('scripted'),
-  turns: z.array(scriptedTurnSchema).min(1),
-  /** Start over at the first turn when the script runs out, instead of failing. */
-  loop: z.boolean().optional(),
-});
+export const scriptedModelSpecSchema = z
+  .object({
+    provider: z.literal('scripted'),
+    turns: z.array(scriptedTurnSchema).min(1),
+    /** Start over at the first turn when the script runs out, instead of failing. */
+    loop: z.boolean().optional(),
+  })
+  .strict();
 
 /** An ES module whose default export `createModel(options)` returns a {@link Model}. */
-export const moduleModelSpecSchema = z.object({
-  provider: z.literal('module'),
-  specifier: z.string().min(1),
-  options: z.unknown().optional(),
-});
+export const moduleModelSpecSchema = z
+  .object({
+    provider: z.literal('module'),
+    specifier: z.string().min(1),
+    options: z.unknown().optional(),
+  })
+  .strict();
 
 /**
  * Any OpenAI Chat Completions server (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp), streamed. The key is
@@ -222,3 +228,6 @@ export interface TaskPayload {
   maxToolResultChars: number;
   bridge?: BridgeSpec;
 }
+
+/** The built Piscina task entry (CommonJS; see `entry/piscina-entry.cts`). Workers need JavaScript at run time, so this points into `dist`. */
+export const workerEntryUrl: URL = new URL('./entry/piscina-entry.cjs', import.meta.url);

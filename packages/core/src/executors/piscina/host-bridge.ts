@@ -3,13 +3,14 @@
  * host-side models and, for orchestrators, the delegation operations. Opened only for tasks that need it.
  */
 import { MessageChannel } from 'node:worker_threads';
-import type { BridgeSpec, HostApi } from '@errand/worker';
+import type { HostApi } from '@errand/worker';
+import type { BridgeSpec } from '@errand/worker/protocol';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { type DelegationHost, delegationTools } from './delegation-ops.js';
-import { type HostTool, offerOf, runHostTool } from './host-tools.js';
-import type { ResolvedOptions } from './options.js';
-import type { Task } from './task.js';
+import { type DelegationHost, delegationTools } from '../../delegation-ops.js';
+import type { TaskRun } from '../../executor.js';
+import { type HostTool, offerOf, runHostTool } from '../../host-tools.js';
+import type { ResolvedOptions } from '../../options.js';
 
 /** What the engine keeps of an open bridge. */
 export interface BridgeHandle {
@@ -19,22 +20,22 @@ export interface BridgeHandle {
 }
 
 export function openBridge(
-  task: Task,
+  run: TaskRun,
   options: ResolvedOptions,
   host: DelegationHost,
 ): BridgeHandle | undefined {
   const { limits } = options;
   const tools: Record<string, HostTool> = {};
-  if (task.goal.hostTools) Object.assign(tools, options.hostTools);
+  if (run.goal.hostTools) Object.assign(tools, options.hostTools);
   // Leave the worker a second to hear back before its own call timeout fires.
-  if (task.goal.role === 'orchestrator')
-    Object.assign(tools, delegationTools(host, task, Math.max(0, limits.hostCallTimeoutMs - 1_000)));
-  const model = task.goal.model;
+  if (run.goal.role === 'orchestrator')
+    Object.assign(tools, delegationTools(host, run.taskId, Math.max(0, limits.hostCallTimeoutMs - 1_000)));
+  const model = run.goal.model;
   if (Object.keys(tools).length === 0 && model.provider !== 'host') return undefined;
 
   const { port1, port2 } = new MessageChannel();
   const abort = new AbortController();
-  const context = { signal: abort.signal, taskId: task.id, sessionId: task.sessionId };
+  const context = { signal: abort.signal, taskId: run.taskId, sessionId: run.sessionId };
   const api: HostApi = {
     callTool: (name, args) => {
       const tool = Object.hasOwn(tools, name) ? tools[name] : undefined;

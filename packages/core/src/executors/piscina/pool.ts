@@ -1,6 +1,6 @@
-import { workerEntryUrl } from '@errand/worker';
+import { workerEntryUrl } from '@errand/worker/protocol';
 import { Piscina } from 'piscina';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from '../../options.js';
 
 /**
  * The worker pool, with settings measured on Node 20:

@@ -1,0 +1,74 @@
+import type { TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
+
+/**
+ * The default store: records in memory, indexed by id and by session. Finished records are kept up to
+ * `retainFinished` across the supervisor and evicted oldest-finished first, so memory is bounded however many
+ * tasks have run.
+ */
+export class MemoryStore implements TaskStore {
+  readonly #retainFinished: number;
+  readonly #records = new Map<string, TaskRecord>();
+  readonly #bySession = new Map<string, Set<TaskRecord>>();
+  /**
+   * Finished ids in the order they finished, from `#head` on. An array with a moving head rather than a Set:
+   * V8's ordered hash tables keep deleted entries as holes until they rehash, so taking the oldest of a Set
+   * after many evictions walks every hole, which was the costliest step of the dispatch path.
+   */
+  #finished: string[] = [];
+  #head = 0;
+
+  constructor(retainFinished: number) {
+    this.#retainFinished = retainFinished;
+  }
+
+  /** Records held, finished or not. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  create(record: TaskRecord): void {
+    this.#records.set(record.id, record);
+    const records = this.#bySession.get(record.sessionId);
+    if (records) records.add(record);
+    else this.#bySession.set(record.sessionId, new Set([record]));
+  }
+
+  update(id: string, patch: TaskRecordPatch): void {
+    const record = this.#records.get(id);
+    // The engine writes the same object it created with, so this is usually a no-op re-assignment; a store
+    // that copies records (a file, Redis) would apply the patch here.
+    if (record) Object.assign(record, patch);
+  }
+
+  finish(id: string): void {
+    this.#finished.push(id);
+    while (this.#finished.length - this.#head > this.#retainFinished) {
+      this.#evict(this.#finished[this.#head]!);
+      this.#head += 1;
+    }
+    // Drop the evicted prefix once it outweighs the live part: amortised O(1), memory bounded.
+    if (this.#head > 1024 && this.#head * 2 > this.#finished.length) {
+      this.#finished = this.#finished.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.#records.get(id);
+  }
+
+  ofSession(sessionId: string): Iterable<TaskRecord> {
+    return this.#bySession.get(sessionId) ?? [];
+  }
+
+  async close(): Promise<void> {}
+
+  #evict(id: string): void {
+    const record = this.#records.get(id);
+    if (!record) return;
+    this.#records.delete(id);
+    const records = this.#bySession.get(record.sessionId);
+    records?.delete(record);
+    if (records?.size === 0) this.#bySession.delete(record.sessionId);
+  }
+}

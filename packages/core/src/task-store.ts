@@ -1,0 +1,64 @@
+import type { ErrorCode, ExitReason, Usage } from '@errand/worker';
+import type { ValidGoal } from './delegate-input.js';
+import type { TaskStatus } from './task-state.js';
+
+/** The output a finished task keeps: its last lines, oldest first, and where they start. */
+export interface OutputTail {
+  /** Index of `lines[0]` among every line the task wrote. */
+  firstIndex: number;
+  lines: string[];
+}
+
+/**
+ * A task as it is kept: plain, serialisable data with one writer (the engine), so the same record can be
+ * held in memory, saved to a file or sent over the network. Live handles (ports, timers, the output buffer of
+ * a running task) are never in it.
+ */
+export interface TaskRecord {
+  id: string;
+  sessionId: string;
+  status: TaskStatus;
+  /** The validated goal, with defaults applied (model spec, toolsets, limits). */
+  goal: ValidGoal;
+  /** 0 for a goal the host delegated; the parent's depth + 1 for one an orchestrator delegated. */
+  depth: number;
+  parentId?: string;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  iterations: number;
+  /** The model's latest text: the partial result if the task stops early. */
+  lastText?: string;
+  usage?: Usage;
+  result?: string;
+  error?: { code: ErrorCode; message: string };
+  exitReason?: ExitReason;
+  steering: { sent: number; delivered: number };
+  /** Output lines ever written, and how many of them are no longer kept. */
+  outputLines: number;
+  droppedLines: number;
+  /** Set when the task ends; while it runs, its output lives in the engine's ring buffer. */
+  output?: OutputTail;
+}
+
+/** The fields the engine changes after a record is created. */
+export type TaskRecordPatch = Partial<Omit<TaskRecord, 'id' | 'sessionId' | 'goal' | 'createdAt' | 'depth'>>;
+
+/**
+ * Where task records live. Reads are synchronous (`check` and `list` answer at once); writes happen at
+ * create, at every status transition, on progress and at the end. The default keeps them in memory
+ * (`stores/memory-store.ts`); a durable store implements the same calls.
+ *
+ * A store bounds itself: `finish` lets it drop the oldest finished records past its retention.
+ */
+export interface TaskStore {
+  create(record: TaskRecord): void;
+  update(id: string, patch: TaskRecordPatch): void;
+  /** Marks a record finished (its last `update` made it terminal) and applies retention. */
+  finish(id: string): void;
+  get(id: string): TaskRecord | undefined;
+  /** One session's records, oldest first. */
+  ofSession(sessionId: string): Iterable<TaskRecord>;
+  /** Flushes pending writes and releases what the store holds open. */
+  close(): Promise<void>;
+}
