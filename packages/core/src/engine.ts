@@ -20,6 +20,7 @@ import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
 import type { TaskEvent } from './task-state.js';
 import type { TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
+import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
 
 type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
@@ -314,7 +315,12 @@ export class Engine {
     }
     if (progress) {
       patch.iterations = progress.iterations;
-      if (progress.lastText !== undefined) patch.lastText = progress.lastText;
+      if (progress.lastText !== undefined)
+        patch.lastText = capText(
+          progress.lastText,
+          this.options.limits.maxResultChars,
+          'limits.maxResultChars',
+        );
       if (progress.usage) patch.usage = progress.usage;
     }
     this.#write(task, patch);
@@ -345,14 +351,20 @@ export class Engine {
     };
     // A crashed worker returns nothing: its last reported text is the partial result.
     const result = end.result ?? record.lastText;
-    if (result !== undefined) patch.result = result;
+    if (result !== undefined)
+      patch.result = capText(result, this.options.limits.maxResultChars, 'limits.maxResultChars');
     if (stopping) {
       const timedOut = stopping === 'timed_out';
       patch.exitReason = timedOut ? 'timeout' : 'cancelled';
       patch.error = { code: timedOut ? 'timeout' : 'cancelled', message: task.stopMessage ?? 'stopped' };
     } else {
       patch.exitReason = end.exitReason;
-      if (end.error) patch.error = end.error;
+      if (end.error) {
+        patch.error = {
+          code: end.error.code,
+          message: capText(end.error.message, MAX_ERROR_CHARS, 'longest error message kept'),
+        };
+      }
     }
     if (end.iterations !== undefined) patch.iterations = Math.max(record.iterations, end.iterations);
     if (end.usage) patch.usage = end.usage;

@@ -45,6 +45,12 @@ export interface Limits {
   maxDepth: number;
   /** Longest a host-bridge call (host tool, host model, delegation op) may take. @default 60_000 */
   hostCallTimeoutMs: number;
+  /**
+   * Longest final result (and partial result) kept on a snapshot, in characters; a longer one keeps its
+   * beginning and ends with a marker saying how much was cut.
+   * @default 1_000_000
+   */
+  maxResultChars: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -66,6 +72,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxToolResultChars: 20_000,
   maxDepth: 1,
   hostCallTimeoutMs: 60_000,
+  maxResultChars: 1_000_000,
 });
 
 /** The worker pool. */
@@ -105,6 +112,13 @@ export interface PoolOptions {
   outputBatchSize?: number;
   /** Longest a chunk waits in the worker before it is sent. @default 16 */
   outputFlushMs?: number;
+  /**
+   * How long a thread may take to start a task handed to it. A thread that does not (its event loop is kept
+   * busy by a timer its previous task left behind) is terminated and the task moves to a fresh thread, up to
+   * three times before it fails `worker_crashed`.
+   * @default 10_000
+   */
+  startTimeoutMs?: number;
 }
 
 /** Options for `new Supervisor()`. */
@@ -173,6 +187,7 @@ const limitsSchema = z
     maxToolResultChars: count(),
     maxDepth: z.number().int().nonnegative().max(16),
     hostCallTimeoutMs: count(2 ** 31 - 1),
+    maxResultChars: count(100_000_000),
   })
   .partial()
   .strict();
@@ -196,6 +211,7 @@ const poolSchema = z
       .strict(),
     outputBatchSize: count(100_000),
     outputFlushMs: z.number().int().nonnegative().max(60_000),
+    startTimeoutMs: count(2 ** 31 - 1),
   })
   .partial()
   .strict();
@@ -249,6 +265,7 @@ export interface ResolvedPool {
   resourceLimits: NonNullable<PoolOptions['resourceLimits']> & { maxOldGenerationSizeMb: number };
   outputBatchSize: number;
   outputFlushMs: number;
+  startTimeoutMs: number;
 }
 
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
@@ -270,6 +287,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     },
     outputBatchSize: parsed.data.pool?.outputBatchSize ?? 64,
     outputFlushMs: parsed.data.pool?.outputFlushMs ?? 16,
+    startTimeoutMs: parsed.data.pool?.startTimeoutMs ?? 10_000,
   };
   const toolsets: Record<string, ToolsetSpec> = {};
   for (const [name, entry] of Object.entries(parsed.data.toolsets ?? {})) {

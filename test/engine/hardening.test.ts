@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, fixture, scripted, supervisor } from '../helpers.js';
+
+afterEach(closeAll);
+
+const toolsets = { hardening: fixture('hardening-toolset.mjs') };
+
+describe('hardening (host side)', () => {
+  it('moves a task off a thread that its previous task left wedged, and the wedged thread is replaced', async () => {
+    const sup = supervisor({
+      model: scripted([{ toolCalls: [{ name: 'wedge' }] }, { text: 'done' }], true),
+      toolsets,
+      pool: { maxThreads: 1, startTimeoutMs: 500 },
+    });
+    const errors: Error[] = [];
+    sup.on('worker-error', (error) => errors.push(error));
+    const session = sup.session('s');
+    const first = await session.collect(session.delegate({ goal: 'wedge the thread' }), {
+      timeoutMs: 20_000,
+    });
+    expect(first.status).toBe('completed');
+    // The next task is handed to the wedged thread first; it must still start and finish.
+    const second = await session.collect(session.delegate({ goal: 'run after the wedge', toolsets: [] }), {
+      timeoutMs: 20_000,
+    });
+    expect(second).toMatchObject({ status: 'completed', result: 'done' });
+  });
+
+  it('keeps steering sent before a run moved to a fresh thread', async () => {
+    const sup = supervisor({
+      model: scripted([{ toolCalls: [{ name: 'wedge' }] }, { text: 'done' }], true),
+      toolsets,
+      pool: { maxThreads: 1, startTimeoutMs: 500 },
+    });
+    const session = sup.session('s');
+    await session.collect(session.delegate({ goal: 'wedge the thread' }), { timeoutMs: 20_000 });
+    const id = session.delegate({ goal: 'steered after the wedge', toolsets: [] });
+    session.steer(id, 'hello from before the move');
+    const done = await session.collect(id, { timeoutMs: 20_000 });
+    expect(done).toMatchObject({ status: 'completed', steering: { sent: 1, delivered: 1 } });
+    expect(done.preview.join('\n')).toContain('[steer #1 delivered] hello from before the move');
+  });
+
+  it('caps a huge result with a visible marker (limits.maxResultChars)', async () => {
+    const sup = supervisor({
+      model: scripted([{ text: 'a'.repeat(5_000) }]),
+      limits: { maxResultChars: 1_000 },
+    });
+    const session = sup.session('s');
+    const done = await session.collect(session.delegate({ goal: 'answer at length' }));
+    expect(done.status).toBe('completed');
+    expect(done.result).toBe(
+      `${'a'.repeat(1_000)}… [cut: 1000 of 5000 characters kept (limits.maxResultChars)]`,
+    );
+  });
+
+  it('keeps the lines a tool emitted before it hung, after the hard stop', async () => {
+    const sup = supervisor({
+      model: scripted([{ toolCalls: [{ name: 'emitThenSpin', arguments: { lines: 10 } }] }]),
+      toolsets,
+      limits: { cancelGraceMs: 300 },
+      pool: { outputFlushMs: 5 },
+    });
+    const session = sup.session('s');
+    const id = session.delegate({ goal: 'emit then hang' });
+    for (let tries = 0; session.check(id).status !== 'running' && tries < 2_000; tries++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const done = await session.cancel(id);
+    expect(done.status).toBe('cancelled');
+    expect(done.preview.filter((line) => line.startsWith('before the hang'))).toHaveLength(10);
+  });
+});
