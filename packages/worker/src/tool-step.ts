@@ -58,7 +58,7 @@ export async function runTool(
   }
   const ctx: ToolContext = {
     signal: token.signal,
-    emit: (text) => output.push({ kind: 'log', text: String(text) }),
+    emit: (text) => output.emit({ kind: 'log', text: String(text) }),
     checkpoint,
     taskId: options.taskId,
     sessionId: options.sessionId,
