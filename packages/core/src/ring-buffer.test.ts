@@ -61,4 +61,20 @@ describe('RingBuffer', () => {
     expect(perBuffer).toBeLessThan(1024 * 1024);
     expect(kept[0]!.tail(1)[0]).toHaveLength(500);
   });
+
+  it('counts skipped lines as written and dropped, closing the open line first', () => {
+    const buffer = new RingBuffer(3, 100);
+    buffer.write('a\nopen');
+    buffer.skip(5);
+    buffer.write('tail\n');
+    expect(buffer.lineCount).toBe(1 + 5 + 1);
+    expect(buffer.dropped).toBe(4);
+    expect(buffer.tail(3)).toEqual(['…', '…', 'tail']);
+    const whole = new RingBuffer(200, 100);
+    whole.write('open');
+    whole.skip(10_000, true);
+    whole.writeLines('last');
+    expect([whole.lineCount, whole.dropped]).toEqual([10_002, 9_802]);
+    expect(whole.slice(whole.firstIndex).every((line) => line === '…' || line === 'last')).toBe(true);
+  });
 });

@@ -62,6 +62,26 @@ export class RingBuffer {
     if (!text.endsWith('\n')) this.#close();
   }
 
+  /**
+   * Counts `lines` newline-terminated lines whose text never arrived (the worker cut them from the front of an
+   * over-long chunk): the first closes the open line, the rest are written as `…` where they would still be
+   * retained. With `wholeLines`, an open line is closed first, as {@link writeLines} does. O(min(lines, capacity)).
+   */
+  skip(lines: number, wholeLines = false): void {
+    if (!(lines > 0)) return;
+    if (wholeLines) this.end();
+    this.#close();
+    let rest = lines - 1;
+    // Lines that would fall out of the window at once are only counted.
+    const unseen = Math.max(0, rest - this.capacity);
+    this.#total += unseen;
+    rest -= unseen;
+    for (; rest > 0; rest--) {
+      this.#open = '…';
+      this.#close();
+    }
+  }
+
   /** Closes the open line (at task end), so it counts as a whole line. */
   end(): void {
     if (this.#openLength > 0) this.#close();

@@ -55,6 +55,8 @@ export class Task {
   append(chunks: readonly OutputChunk[]): number[] {
     const acks: number[] = [];
     for (const chunk of chunks) {
+      // An over-long chunk arrives without its first lines: count them before its text (see OutputChunk).
+      if (chunk.cutLines) this.output.skip(chunk.cutLines, chunk.kind !== 'text');
       switch (chunk.kind) {
         case 'text':
           this.output.write(chunk.text);

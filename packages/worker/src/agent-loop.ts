@@ -1,13 +1,14 @@
 import type { CancelToken } from './cancel-token.js';
-import { describeError, isToolError, LoopError, StopRequested, toWireError } from './errors.js';
+import { LoopError, StopRequested, toWireError } from './errors.js';
 import type { Inbox } from './inbox.js';
-import type { Model, ModelMessage, ModelResponse, ToolCall } from './model.js';
+import type { Model, ModelMessage } from './model.js';
+import { runModelTurn } from './model-turn.js';
 import type { OutputStream } from './output-stream.js';
 import type { TaskOutcome, Usage } from './protocol.js';
-import type { LoadedTool, ToolContext } from './toolset.js';
+import { runTool } from './tool-step.js';
+import type { LoadedTool } from './toolset.js';
 
-/** Longest tool-call arguments (as JSON) a tool will be run with; longer ones go back to the model. */
-export const MAX_TOOL_ARGUMENT_CHARS = 100_000;
+export { MAX_TOOL_ARGUMENT_CHARS, safeJson } from './tool-step.js';
 
 /** Prefix that marks steering in the conversation, so the model can tell it from the original goal. */
 export const STEERING_PREFIX = '[Guidance from the parent agent]';
@@ -78,31 +79,11 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
     while (state.iterations < options.maxIterations) {
       checkpoint(true);
       injectSteering();
-      let streamed = false;
-      const response = await abortable(
-        model.complete({
-          messages,
-          tools: offers,
-          signal: token.signal,
-          onTextDelta: (delta) => {
-            if (token.signal.aborted || typeof delta !== 'string' || delta.length === 0) return;
-            streamed = true;
-            output.push({ kind: 'text', text: delta });
-          },
-        }),
-        token.signal,
-      ).catch((error: unknown) => {
-        if (token.requested()) throw token.error();
-        if (error instanceof LoopError) throw error;
-        throw new LoopError('model_error', `model failed: ${describeError(error)}`, { cause: error });
-      });
+      const response = await runModelTurn(model, messages, offers, token, output);
       state.iterations += 1;
-      const text = typeof response?.text === 'string' ? response.text : '';
-      const calls = normaliseCalls(response);
+      const { text, calls } = response;
       if (text) state.lastText = text;
-      if (response?.usage) state.usage = addUsage(state.usage, response.usage);
-      if (streamed) output.push({ kind: 'text', text: '\n' });
-      else if (text) output.push({ kind: 'text', text: `${text}\n` });
+      if (response.usage) state.usage = addUsage(state.usage, response.usage);
       // Sent with the next flush: the tool call below, or the checkpoint before the next model call.
       output.progress({
         iterations: state.iterations,
@@ -166,73 +147,6 @@ function systemPrompt({ goal, context, tools }: AgentLoopOptions): string {
   return lines.join('\n');
 }
 
-/** Runs one tool call. Bad calls become messages to the model; a throwing tool ends the task. */
-async function runTool(
-  call: ToolCall,
-  options: AgentLoopOptions,
-  checkpoint: () => string[],
-): Promise<string> {
-  const { output, token } = options;
-  const argsText = typeof call.arguments === 'string' ? call.arguments : safeJson(call.arguments);
-  output.push({ kind: 'tool_call', text: `${call.name} ${argsText}` });
-  // The host should see which tool is running even if that tool never yields.
-  output.flush();
-  const reject = (message: string) => {
-    output.push({ kind: 'tool_result', text: `${call.name} error: ${message}` });
-    return JSON.stringify({ error: message });
-  };
-  if (argsText.length > MAX_TOOL_ARGUMENT_CHARS) {
-    return reject(`arguments are ${argsText.length} characters; the limit is ${MAX_TOOL_ARGUMENT_CHARS}`);
-  }
-  const tool = options.tools.get(call.name);
-  if (!tool) {
-    const known = [...options.tools.keys()].join(', ') || 'none';
-    return reject(`unknown tool "${call.name}"; available tools: ${known}`);
-  }
-  let args: unknown = call.arguments;
-  if (typeof args === 'string') {
-    try {
-      args = args.trim() === '' ? {} : JSON.parse(args);
-    } catch (error) {
-      return reject(`arguments are not valid JSON (${describeError(error)})`);
-    }
-  }
-  const parsed = tool.definition.input.safeParse(args);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-    return reject(`invalid arguments: ${issues.join('; ')}`);
-  }
-  const ctx: ToolContext = {
-    signal: token.signal,
-    emit: (text) => output.push({ kind: 'log', text: String(text) }),
-    checkpoint,
-    taskId: options.taskId,
-    sessionId: options.sessionId,
-  };
-  let value: unknown;
-  try {
-    value = await abortable(Promise.resolve(tool.definition.run(parsed.data, ctx)), token.signal);
-  } catch (error) {
-    if (error instanceof StopRequested || token.requested()) throw token.error();
-    if (isToolError(error)) return reject(error.message);
-    throw new LoopError('tool_error', `tool ${call.name} failed: ${describeError(error)}`, { cause: error });
-  }
-  const content = cut(typeof value === 'string' ? value : safeJson(value), options.maxToolResultChars);
-  output.push({ kind: 'tool_result', text: `${call.name}: ${content}` });
-  return content;
-}
-
-function normaliseCalls(response: ModelResponse | undefined): ToolCall[] {
-  if (!Array.isArray(response?.toolCalls)) return [];
-  return response.toolCalls.map((call, index) => ({
-    id: typeof call?.id === 'string' && call.id ? call.id : `call_${index}`,
-    name: typeof call?.name === 'string' ? call.name : '',
-    arguments: call?.arguments ?? {},
-  }));
-}
-
 function addUsage(total: Usage | undefined, more: Usage): Usage {
   const inputTokens = Number.isFinite(more.inputTokens) ? more.inputTokens : 0;
   const outputTokens = Number.isFinite(more.outputTokens) ? more.outputTokens : 0;
@@ -244,41 +158,4 @@ function addUsage(total: Usage | undefined, more: Usage): Usage {
 
 function usageField(usage: Usage | undefined): { usage?: Usage } {
   return usage ? { usage } : {};
-}
-
-/** JSON for any value, falling back to `String()` for what JSON cannot hold (BigInt, cycles). */
-export function safeJson(value: unknown): string {
-  if (value === undefined) return 'null';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max)}… [cut: ${text.length - max} more characters]`;
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, so a model or tool that
- * ignores its signal cannot keep a cancelled task alive.
- */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { z } from 'zod';
-import { abortable } from './agent-loop.js';
+import { abortable } from './abortable.js';
 import { describeError, LoopError, ToolError } from './errors.js';
 import type { Model, ModelMessage, ModelResponse, ModelTool } from './model.js';
 import type { BridgeSpec } from './protocol.js';

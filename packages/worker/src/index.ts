@@ -1,4 +1,4 @@
-export { STEERING_PREFIX, safeJson } from './agent-loop.js';
+export { STEERING_PREFIX } from './agent-loop.js';
 export { isToolError, ToolError } from './errors.js';
 export type { HostApi } from './host-bridge.js';
 export type {
@@ -31,5 +31,6 @@ export {
   scriptedModelSpecSchema,
   scriptedTurnSchema,
 } from './protocol.js';
+export { safeJson } from './tool-step.js';
 export type { ToolContext, ToolDefinition, Toolset, ToolsetFactory } from './toolset.js';
 export { defineTool, defineToolset } from './toolset.js';

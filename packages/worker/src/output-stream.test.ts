@@ -1,6 +1,6 @@
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { MAX_CHUNK_CHARS, OutputStream } from './output-stream.js';
+import { EAGER_POSTS, MAX_CHUNK_CHARS, OutputStream } from './output-stream.js';
 import type { WorkerMessage } from './protocol.js';
 
 // Redaction reads secret-looking variables once, on first use: plant the key before any test runs.
@@ -78,6 +78,49 @@ describe('OutputStream', () => {
     const [message] = drain(port1);
     expect(message?.kind === 'chunks' && message.chunks[0]!.text.length).toBe(MAX_CHUNK_CHARS);
     expect(message?.kind === 'chunks' && message.chunks[0]!.text.endsWith('END')).toBe(true);
+    port1.close();
+  });
+
+  it('counts the lines it cuts from an over-long chunk, cutting at a line start', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 1, 10);
+    const lines = Array.from({ length: 5_000 }, (_, index) => `line ${index} ${'x'.repeat(60)}`);
+    stream.push({ kind: 'text', text: `${lines.join('\n')}\n` });
+    const [message] = drain(port1);
+    const chunk = message?.kind === 'chunks' ? message.chunks[0]! : undefined;
+    expect(chunk!.text.length).toBeLessThanOrEqual(MAX_CHUNK_CHARS);
+    const kept = chunk!.text.split('\n').slice(0, -1);
+    expect(chunk!.cutLines! + kept.length).toBe(5_000);
+    expect(kept[0]).toBe(lines[chunk!.cutLines!]);
+    port1.close();
+  });
+
+  it('redacts before cutting, so a secret across the cut leaves nothing behind', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 1, 10);
+    stream.push({ kind: 'log', text: `${PLANTED}${'a'.repeat(MAX_CHUNK_CHARS - 10)}` });
+    const [message] = drain(port1);
+    const text = message?.kind === 'chunks' ? message.chunks[0]!.text : '';
+    expect(text).not.toContain(PLANTED.slice(-10));
+    port1.close();
+  });
+
+  it('flushes from push once the oldest chunk has waited flushMs', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 64, 0);
+    stream.push({ kind: 'text', text: 'a' });
+    stream.push({ kind: 'text', text: 'b' });
+    expect(drain(port1).length).toBeGreaterThanOrEqual(1);
+    port1.close();
+  });
+
+  it('posts what a tool emits at once, up to EAGER_POSTS messages per window, then batches', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 1_000, 60_000);
+    for (let index = 0; index < 10; index++) stream.emit({ kind: 'log', text: `${index}` });
+    expect(drain(port1)).toHaveLength(10);
+    for (let index = 0; index < 100; index++) stream.emit({ kind: 'log', text: `${index}` });
+    expect(drain(port1)).toHaveLength(EAGER_POSTS - 10);
     port1.close();
   });
 });

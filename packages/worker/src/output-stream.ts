@@ -1,9 +1,27 @@
+import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import type { OutputChunk, Progress, WorkerMessage } from './protocol.js';
 import { redact } from './redact.js';
 
-/** Longest text one chunk may carry; the parent keeps only a bounded tail of lines anyway. */
+/**
+ * Longest text one chunk may carry; the parent keeps only a bounded tail of lines anyway. A longer chunk keeps
+ * its tail, from a line start where it can, and says in `cutLines` how many lines it lost, so the parent's
+ * line counts stay right.
+ */
 export const MAX_CHUNK_CHARS = 256 * 1024;
+
+/**
+ * Messages {@link OutputStream.emit} may post at once per `flushMs` window. A tool's lines then reach the
+ * parent before the tool can hang or exhaust the heap (no timer fires in a synchronous loop, and a thread that
+ * is terminated posts nothing more), while a tool that floods lines costs at most this many extra messages per
+ * window.
+ */
+export const EAGER_POSTS = 16;
+
+/** Share of the heap limit past which buffered output is posted at once: the heap may be about to run out. */
+const HEAP_NEARLY_FULL = 0.9;
+/** Checkpoints between two heap checks (reading heap statistics costs about a microsecond). */
+const HEAP_CHECK_EVERY = 1024;
 
 /**
  * Batches output chunks onto the task port: one `postMessage` per `batchSize` chunks or per `flushMs`,
@@ -19,6 +37,9 @@ export class OutputStream {
   #progress: Progress | undefined;
   #firstAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  #windowAt = Number.NEGATIVE_INFINITY;
+  #eagerLeft = 0;
+  #ticks = 0;
 
   constructor(port: MessagePort, batchSize: number, flushMs: number) {
     this.#port = port;
@@ -26,13 +47,30 @@ export class OutputStream {
     this.#flushMs = flushMs;
   }
 
+  /** Buffers a chunk; posts the batch when it is full or its oldest item has waited `flushMs`. */
   push(chunk: OutputChunk): void {
-    const text = redact(
-      chunk.text.length > MAX_CHUNK_CHARS ? chunk.text.slice(-MAX_CHUNK_CHARS) : chunk.text,
-    );
+    // Redact before cutting, so a secret that straddles the cut cannot survive as an unrecognised tail.
+    const redacted = redact(chunk.text);
+    const { text, cutLines } = cutFront(redacted);
     this.#arm();
-    this.#batch.push(text === chunk.text ? chunk : { ...chunk, text });
-    if (this.#batch.length >= this.#batchSize) this.flush();
+    if (cutLines > 0) this.#batch.push({ ...chunk, text, cutLines });
+    else this.#batch.push(text === chunk.text ? chunk : { ...chunk, text });
+    if (this.#batch.length >= this.#batchSize || this.#due()) this.flush();
+  }
+
+  /** Like {@link push}, for lines a tool writes: posted at once, within {@link EAGER_POSTS} per window. */
+  emit(chunk: OutputChunk): void {
+    this.push(chunk);
+    if (!this.#pending()) return;
+    const now = performance.now();
+    if (now - this.#windowAt >= this.#flushMs) {
+      this.#windowAt = now;
+      this.#eagerLeft = EAGER_POSTS;
+    }
+    if (this.#eagerLeft > 0) {
+      this.#eagerLeft -= 1;
+      this.flush();
+    }
   }
 
   /** Records the loop's progress; it is sent with the next flush, replacing any progress not yet sent. */
@@ -42,9 +80,11 @@ export class OutputStream {
       progress.lastText === undefined ? progress : { ...progress, lastText: redact(progress.lastText) };
   }
 
-  /** Flushes when the oldest buffered item has waited `flushMs`. */
+  /** Flushes when the oldest buffered item has waited `flushMs`, or when the heap is nearly full. */
   tick(): void {
-    if (this.#pending() && performance.now() - this.#firstAt >= this.#flushMs) this.flush();
+    if (!this.#pending()) return;
+    if (this.#due()) this.flush();
+    else if (++this.#ticks % HEAP_CHECK_EVERY === 0 && heapNearlyFull()) this.flush();
   }
 
   flush(): void {
@@ -66,6 +106,10 @@ export class OutputStream {
     this.#port.postMessage(message);
   }
 
+  #due(): boolean {
+    return performance.now() - this.#firstAt >= this.#flushMs;
+  }
+
   #pending(): boolean {
     return this.#batch.length > 0 || this.#progress !== undefined;
   }
@@ -76,4 +120,25 @@ export class OutputStream {
     this.#firstAt = performance.now();
     this.#timer = setTimeout(() => this.flush(), this.#flushMs);
   }
+}
+
+/**
+ * `text` cut to its last {@link MAX_CHUNK_CHARS} characters, starting at a line start when the kept part has
+ * one, with the number of newline-terminated lines cut from its front.
+ */
+export function cutFront(text: string): { text: string; cutLines: number } {
+  if (text.length <= MAX_CHUNK_CHARS) return { text, cutLines: 0 };
+  const earliest = text.length - MAX_CHUNK_CHARS;
+  const newline = text.indexOf('\n', earliest - 1);
+  const start = newline !== -1 && newline < text.length - 1 ? newline + 1 : earliest;
+  let cutLines = 0;
+  for (let index = text.indexOf('\n'); index !== -1 && index < start; index = text.indexOf('\n', index + 1)) {
+    cutLines += 1;
+  }
+  return { text: text.slice(start), cutLines };
+}
+
+function heapNearlyFull(): boolean {
+  const heap = getHeapStatistics();
+  return heap.used_heap_size > HEAP_NEARLY_FULL * heap.heap_size_limit;
 }

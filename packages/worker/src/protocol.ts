@@ -47,6 +47,11 @@ export interface OutputChunk {
   text: string;
   /** For `steer_ack`: the steering message's sequence number. */
   seq?: number;
+  /**
+   * Newline-terminated lines cut from the front of `text` because the chunk was longer than the worker sends
+   * (`MAX_CHUNK_CHARS`). The parent counts them as written and dropped before it adds `text`.
+   */
+  cutLines?: number;
 }
 
 /** Token counts where the model reports them. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeError, LoopError } from './errors.js';
-import { importable, type ModelTool } from './model.js';
+import { importable } from './importable.js';
+import type { ModelTool } from './model.js';
 import type { ToolsetSpec } from './protocol.js';
 
 /** What a tool's `run` receives besides its arguments. */

@@ -9,7 +9,7 @@ import { CancelToken } from '../cancel-token.js';
 import { LoopError, toWireError } from '../errors.js';
 import { HostBridge } from '../host-bridge.js';
 import { Inbox } from '../inbox.js';
-import { loadModel } from '../model.js';
+import { loadModel } from '../load-model.js';
 import { OutputStream } from '../output-stream.js';
 import type { TaskOutcome, TaskPayload } from '../protocol.js';
 import { redact } from '../redact.js';

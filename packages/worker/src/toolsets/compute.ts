@@ -7,16 +7,21 @@
  * toolsets: { compute: { specifier: '@errand/worker/toolsets/compute', options: { root: '/repo' } } }
  */
 import { createHash, getHashes } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { z } from 'zod';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 import { defineTool, type ToolContext, type Toolset } from '../toolset.js';
-import { Confinement } from './confine.js';
-import { readText } from './workspace.js';
+import { Confinement, FileTooLargeError, type WalkedFile } from './confine.js';
+import { readText, TOO_LARGE } from './workspace.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const MAX_FILES = 2_000;
-const MAX_JSON_BYTES = 5 * 1024 * 1024;
+/** `json_query` refuses larger files. */
+export const MAX_JSON_BYTES = 5 * 1024 * 1024;
+/** `text_stats` skips larger files (and says how many). */
+export const MAX_TEXT_FILE_BYTES = 8 * 1024 * 1024;
+/** `hash_files` skips larger files (and lists them as skipped). */
+export const MAX_HASH_FILE_BYTES = 256 * 1024 * 1024;
 
 export default function createComputeToolset(options: unknown): Toolset {
   const confinement = new Confinement(options);
@@ -24,7 +29,7 @@ export default function createComputeToolset(options: unknown): Toolset {
     name: 'compute',
     tools: {
       hash_files: defineTool({
-        description: 'Hash every file under a folder (or one file). Returns one "hash  path" line per file.',
+        description: `Hash every file under a folder (or one file). Returns one "hash  path" line per file; files over ${MAX_HASH_FILE_BYTES} bytes get a "skipped" line instead.`,
         input: z.object({
           path: z.string().default('.'),
           algorithm: z.enum(['sha256', 'sha1', 'md5', 'sha512']).default('sha256'),
@@ -41,22 +46,39 @@ export default function createComputeToolset(options: unknown): Toolset {
             throw new ToolError(`algorithm ${algorithm} is not available`);
           const lines: string[] = [];
           let bytes = 0;
+          let hashed = 0;
+          let skipped = 0;
           for (const file of confinement.files(confinement.resolve(path), ctx.checkpoint)) {
             if (lines.length >= MAX_FILES) break;
-            let digest = hashFile(file.path, algorithm, ctx);
+            let digest: string;
+            try {
+              digest = hashFile(confinement, file, algorithm, ctx);
+            } catch (error) {
+              if (error instanceof FileTooLargeError) {
+                skipped += 1;
+                lines.push(
+                  `skipped (${error.size} bytes or more; the limit is ${error.limit})  ${file.shown}`,
+                );
+              }
+              // Vanished or changed since it was listed: skipped, like a walk skips it.
+              if (isToolError(error)) continue;
+              throw error;
+            }
             for (let round = 1; round < rounds; round++) {
               ctx.checkpoint();
               digest = createHash(algorithm).update(digest).digest('hex');
             }
             bytes += file.size;
+            hashed += 1;
             lines.push(`${digest}  ${file.shown}`);
-            if (lines.length % 50 === 0) ctx.emit(`hashed ${lines.length} files (${bytes} bytes)`);
+            if (hashed % 50 === 0) ctx.emit(`hashed ${hashed} files (${bytes} bytes)`);
           }
-          return `${lines.length} files, ${bytes} bytes\n${lines.join('\n')}`;
+          const note = skipped > 0 ? `, ${skipped} skipped (over ${MAX_HASH_FILE_BYTES} bytes)` : '';
+          return `${hashed} files, ${bytes} bytes${note}\n${lines.join('\n')}`;
         },
       }),
       text_stats: defineTool({
-        description: 'Lines, words, characters and the most frequent words of the text files under a path.',
+        description: `Lines, words, characters and the most frequent words of the text files under a path. Files over ${MAX_TEXT_FILE_BYTES} bytes are skipped and counted in "skipped_large".`,
         input: z.object({
           path: z.string().default('.'),
           top: z.number().int().positive().max(50).default(10),
@@ -67,10 +89,12 @@ export default function createComputeToolset(options: unknown): Toolset {
           let lines = 0;
           let words = 0;
           let characters = 0;
+          let skippedLarge = 0;
           for (const file of confinement.files(confinement.resolve(path), ctx.checkpoint)) {
             if (files >= MAX_FILES) break;
-            const text = readText(file.path);
-            if (text === undefined) continue;
+            const text = readText(confinement, file, MAX_TEXT_FILE_BYTES);
+            if (text === TOO_LARGE) skippedLarge += 1;
+            if (typeof text !== 'string') continue;
             files += 1;
             characters += text.length;
             const fileLines = text.split('\n');
@@ -86,21 +110,30 @@ export default function createComputeToolset(options: unknown): Toolset {
           const frequent = [...counts.entries()]
             .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
             .slice(0, top);
-          return JSON.stringify({ files, lines, words, characters, top_words: Object.fromEntries(frequent) });
+          const skipped =
+            skippedLarge > 0
+              ? { skipped_large: skippedLarge, note: `files over ${MAX_TEXT_FILE_BYTES} bytes are not read` }
+              : {};
+          return JSON.stringify({
+            files,
+            lines,
+            words,
+            characters,
+            top_words: Object.fromEntries(frequent),
+            ...skipped,
+          });
         },
       }),
       json_query: defineTool({
-        description:
-          'Read a JSON file and return the value at a path like "scripts.test" or "items[0].name" ("" = all).',
+        description: `Read a JSON file (at most ${MAX_JSON_BYTES} bytes) and return the value at a path like "scripts.test" or "items[0].name" ("" = all).`,
         input: z.object({ path: z.string(), query: z.string().max(500).default('') }),
         run: ({ path, query }, ctx) => {
           const file = confinement.resolve(path);
           if (!file.stats.isFile()) throw new ToolError(`"${path}" is not a file`);
-          if (file.stats.size > MAX_JSON_BYTES)
-            throw new ToolError(`"${path}" is larger than ${MAX_JSON_BYTES} bytes`);
+          const bytes = confinement.readBytes(file.real, MAX_JSON_BYTES, file.shown);
           let value: unknown;
           try {
-            value = JSON.parse(readText(file.real) ?? '');
+            value = JSON.parse(bytes.toString('utf8'));
           } catch (error) {
             throw new ToolError(`"${path}" is not JSON: ${(error as Error).message}`);
           }
@@ -118,17 +151,25 @@ export default function createComputeToolset(options: unknown): Toolset {
   };
 }
 
-function hashFile(path: string, algorithm: string, ctx: ToolContext): string {
+/** Hashes a walked file through a checked descriptor, refusing it past {@link MAX_HASH_FILE_BYTES}. */
+function hashFile(confinement: Confinement, file: WalkedFile, algorithm: string, ctx: ToolContext): string {
+  if (file.size > MAX_HASH_FILE_BYTES)
+    throw new FileTooLargeError(file.shown, file.size, MAX_HASH_FILE_BYTES);
   const hash = createHash(algorithm);
   const chunk = Buffer.alloc(CHUNK_BYTES);
-  const handle = openSync(path, 'r');
+  const { fd, size } = confinement.open(file.path, file.shown);
   try {
-    for (let read = readSync(handle, chunk); read > 0; read = readSync(handle, chunk)) {
+    if (size > MAX_HASH_FILE_BYTES) throw new FileTooLargeError(file.shown, size, MAX_HASH_FILE_BYTES);
+    let total = 0;
+    for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) {
+      total += read;
+      // It grew since it was opened.
+      if (total > MAX_HASH_FILE_BYTES) throw new FileTooLargeError(file.shown, total, MAX_HASH_FILE_BYTES);
       hash.update(chunk.subarray(0, read));
       ctx.checkpoint();
     }
   } finally {
-    closeSync(handle);
+    closeSync(fd);
   }
   return hash.digest('hex');
 }

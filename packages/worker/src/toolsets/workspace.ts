@@ -4,16 +4,17 @@
  * @example
  * new Supervisor({ model, toolsets: { workspace: { specifier: '@errand/worker/toolsets/workspace', options: { root: '/repo' } } } });
  */
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { z } from 'zod';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 import { defineTool, type Toolset } from '../toolset.js';
-import { Confinement } from './confine.js';
+import { Confinement, FileTooLargeError, type WalkedFile } from './confine.js';
 
-/** Most characters `read_file` returns in one call. */
-export const MAX_READ_CHARS = 100_000;
+/** Most bytes `read_file` returns in one call. */
+export const MAX_READ_BYTES = 100_000;
 const MAX_LISTED = 500;
-const MAX_GREP_FILE_BYTES = 2 * 1024 * 1024;
+/** Larger files are skipped by `grep` (and said so in its reply). */
+export const MAX_GREP_FILE_BYTES = 2 * 1024 * 1024;
 
 export default function createWorkspaceToolset(options: unknown): Toolset {
   const confinement = new Confinement(options);
@@ -36,9 +37,7 @@ export default function createWorkspaceToolset(options: unknown): Toolset {
               lines.push(`${file.shown}\t${file.size}`);
             }
           } else {
-            for (const entry of readdirSync(folder.real, { withFileTypes: true }).sort((a, b) =>
-              a.name.localeCompare(b.name),
-            )) {
+            for (const entry of confinement.list(folder).sort((a, b) => a.name.localeCompare(b.name))) {
               if (lines.length >= MAX_LISTED) break;
               lines.push(entry.isDirectory() ? `${entry.name}/` : entry.name);
             }
@@ -47,34 +46,40 @@ export default function createWorkspaceToolset(options: unknown): Toolset {
         },
       }),
       read_file: defineTool({
-        description: `Read a text file, from a character offset, at most ${MAX_READ_CHARS} characters per call.`,
+        description: `Read a UTF-8 text file, a page of at most ${MAX_READ_BYTES} bytes at a time from a byte offset. A page never splits a character, and its last line says the offset to read the next page from.`,
         input: z.object({
           path: z.string(),
-          offset: z.number().int().nonnegative().default(0),
-          length: z.number().int().positive().max(MAX_READ_CHARS).default(20_000),
+          offset: z
+            .number()
+            .int()
+            .nonnegative()
+            .default(0)
+            .describe(
+              'Where to start, in bytes from the start of the file; use the offset the previous page gave.',
+            ),
+          length: z
+            .number()
+            .int()
+            .positive()
+            .max(MAX_READ_BYTES)
+            .default(20_000)
+            .describe('Most bytes to return (a page ends early rather than split a character).'),
         }),
         run: ({ path, offset, length }) => {
           const file = confinement.resolve(path);
           if (!file.stats.isFile()) throw new ToolError(`"${path}" is not a file`);
-          const bytes = Buffer.alloc(Math.min(length * 4, Math.max(0, file.stats.size - offset)));
-          const handle = openSync(file.real, 'r');
+          const { fd, size } = confinement.open(file.real, file.shown);
           try {
-            readSync(handle, bytes, 0, bytes.length, offset);
+            if (offset > size)
+              throw new ToolError(`offset ${offset} is past the end of "${path}" (${size} bytes)`);
+            return readPage(fd, size, offset, length);
           } finally {
-            closeSync(handle);
+            closeSync(fd);
           }
-          const text = bytes.toString('utf8').slice(0, length);
-          const end = offset + Buffer.byteLength(text);
-          const more =
-            end < file.stats.size
-              ? `\n… (${file.stats.size - end} more bytes; read again with offset ${end})`
-              : '';
-          return `${text}${more}`;
         },
       }),
       grep: defineTool({
-        description:
-          'Search text files under a folder for a regular expression; returns file:line: text matches.',
+        description: `Search text files under a folder for a regular expression; returns file:line: text matches. Files over ${MAX_GREP_FILE_BYTES} bytes are skipped (the reply says how many).`,
         input: z.object({
           pattern: z.string().min(1).max(500),
           path: z.string().default('.'),
@@ -89,10 +94,11 @@ export default function createWorkspaceToolset(options: unknown): Toolset {
           }
           const matches: string[] = [];
           let total = 0;
+          let tooLarge = 0;
           for (const file of confinement.files(confinement.resolve(path), ctx.checkpoint)) {
-            if (file.size > MAX_GREP_FILE_BYTES) continue;
-            const text = readText(file.path);
-            if (text === undefined) continue;
+            const text = readText(confinement, file, MAX_GREP_FILE_BYTES);
+            if (text === TOO_LARGE) tooLarge += 1;
+            if (typeof text !== 'string') continue;
             const lines = text.split('\n');
             for (let index = 0; index < lines.length; index++) {
               if ((index & 1023) === 0) ctx.checkpoint();
@@ -102,7 +108,9 @@ export default function createWorkspaceToolset(options: unknown): Toolset {
                 matches.push(`${file.shown}:${index + 1}: ${lines[index]!.trim().slice(0, 200)}`);
             }
           }
-          return `${total} matches${total > matches.length ? ` (showing ${matches.length})` : ''}\n${matches.join('\n')}`.trim();
+          const skipped =
+            tooLarge > 0 ? ` (skipped ${tooLarge} files over ${MAX_GREP_FILE_BYTES} bytes)` : '';
+          return `${total} matches${total > matches.length ? ` (showing ${matches.length})` : ''}${skipped}\n${matches.join('\n')}`.trim();
         },
       }),
       largest_files: defineTool({
@@ -124,23 +132,63 @@ export default function createWorkspaceToolset(options: unknown): Toolset {
   };
 }
 
-/** UTF-8 text of a file, or `undefined` for binary files (a NUL byte in the first 8 KB). */
-export function readText(path: string): string | undefined {
-  const buffer = readFileBytes(path);
+/** What {@link readText} answers for a file over its byte limit. */
+export const TOO_LARGE = Symbol('too large');
+
+/**
+ * UTF-8 text of a walked file; `undefined` for a binary file (a NUL byte in the first 8 KB) or one that
+ * vanished, changed or cannot be read since it was listed (walks skip those); {@link TOO_LARGE} over
+ * `maxBytes`. Only stop requests and real faults throw.
+ */
+export function readText(
+  confinement: Confinement,
+  file: WalkedFile,
+  maxBytes: number,
+): string | undefined | typeof TOO_LARGE {
+  if (file.size > maxBytes) return TOO_LARGE;
+  let buffer: Buffer;
+  try {
+    buffer = confinement.readBytes(file.path, maxBytes, file.shown);
+  } catch (error) {
+    if (!isToolError(error)) throw error;
+    return error instanceof FileTooLargeError ? TOO_LARGE : undefined;
+  }
   if (buffer.subarray(0, 8192).includes(0)) return undefined;
   return buffer.toString('utf8');
 }
 
-function readFileBytes(path: string): Buffer {
-  const handle = openSync(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    const chunk = Buffer.alloc(64 * 1024);
-    for (let read = readSync(handle, chunk); read > 0; read = readSync(handle, chunk)) {
-      chunks.push(Buffer.from(chunk.subarray(0, read)));
-    }
-    return Buffer.concat(chunks);
-  } finally {
-    closeSync(handle);
+/**
+ * One page of `read_file`: up to `length` bytes from `offset`, moved to whole characters. A start inside a
+ * character moves forward to the next one; an end inside one moves back, unless the page would then be empty
+ * (a `length` smaller than one character), when it moves forward so the page holds exactly one character.
+ */
+function readPage(fd: number, size: number, offset: number, length: number): string {
+  // Three more bytes than asked: enough to finish the last character when it has to move forward.
+  const bytes = Buffer.alloc(Math.min(length + 3, size - offset));
+  let got = 0;
+  while (got < bytes.length) {
+    const read = readSync(fd, bytes, got, bytes.length - got, offset + got);
+    if (read === 0) break;
+    got += read;
   }
+  let start = 0;
+  while (start < Math.min(got, 3) && isContinuation(bytes[start]!)) start++;
+  let end = Math.min(got, length);
+  if (end < got) {
+    while (end > start && isContinuation(bytes[end]!)) end--;
+    if (end === start) {
+      end = Math.min(got, start + 1);
+      while (end < got && isContinuation(bytes[end]!)) end++;
+    }
+  }
+  const text = bytes.toString('utf8', start, end);
+  const next = offset + end;
+  const moved = start > 0 ? ` (started ${start} bytes after offset ${offset}, at a whole character)` : '';
+  if (next >= size) return moved ? `${text}\n…${moved}` : text;
+  return `${text}\n… (${size - next} more bytes; read again with offset ${next})${moved}`;
+}
+
+/** A UTF-8 continuation byte (10xxxxxx): never the first byte of a character. */
+function isContinuation(byte: number): boolean {
+  return (byte & 0xc0) === 0x80;
 }
