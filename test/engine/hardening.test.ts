@@ -63,9 +63,8 @@ describe('hardening (host side)', () => {
     });
     const session = sup.session('s');
     const id = session.delegate({ goal: 'emit then hang' });
-    for (let tries = 0; session.check(id).status !== 'running' && tries < 2_000; tries++) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    // The tool call line is flushed before the tool runs; the tool's own lines are what is at stake.
+    for await (const line of session.stream(id)) if (line.text.startsWith('→ emitThenSpin')) break;
     const done = await session.cancel(id);
     expect(done.status).toBe('cancelled');
     expect(done.preview.filter((line) => line.startsWith('before the hang'))).toHaveLength(10);
