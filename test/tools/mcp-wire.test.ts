@@ -169,6 +169,18 @@ describe('MCP stdio wire: every request gets an answer', () => {
       );
       expect(checked.status).not.toBe('cancelled');
       expect(checked.task_id).toBe(started.task_id);
+      // Argument errors use the server's real limits and the tool's own field names.
+      const tiny = await client.callTool({
+        name: 'delegate_task_async',
+        arguments: { goal: 'g', timeout_seconds: 1e-9 },
+      });
+      expect(tiny.isError).toBe(true);
+      expect(text(tiny)).toEqual({
+        error: {
+          code: 'invalid_input',
+          message: 'timeout_seconds must be a number from 1 to 86400, got 1e-9',
+        },
+      });
     } finally {
       await client.close();
     }

@@ -38,7 +38,10 @@ export interface ServeMcpStdioOptions extends McpServerOptions {
  */
 export function createMcpServer(supervisor: Supervisor, options: McpServerOptions = {}): Server {
   const sessionId = options.sessionId ?? `mcp-${randomUUID()}`;
-  const tools = createDelegationTools(supervisor.session(sessionId), options.tools);
+  const tools = createDelegationTools(supervisor.session(sessionId), {
+    limits: supervisor.limits,
+    ...options.tools,
+  });
   const server = new Server({ name: 'errand', version: '0.1.0' }, { capabilities: { tools: {} } });
   server.onerror =
     options.onError ?? ((error) => process.stderr.write(`errand-mcp: ${clip(error.message, 500)}\n`));
