@@ -192,4 +192,63 @@ describe('adapters against the real SDKs', () => {
     expect(collected.output).toMatchObject({ task_id: taskId, status: 'completed', result: 'summary ready' });
     expect(session.check(taskId).status).toBe('completed');
   });
+
+  it('Vercel AI SDK: the model is offered our JSON Schema with every description; bad arguments get our reply', async () => {
+    const sup = supervisor({ model: scripted([{ text: 'done' }]) });
+    const delegation = createDelegationTools(sup.session('ai-sdk-schema'));
+    const usage = {
+      inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
+      outputTokens: { total: 1, text: 1, reasoning: undefined },
+    };
+    const offered: Array<{ type: string; name: string; inputSchema?: unknown }> = [];
+    let step = 0;
+    const model = new MockLanguageModelV3({
+      doGenerate: async (options) => {
+        step += 1;
+        if (step === 1) {
+          offered.push(...(options.tools as typeof offered));
+          return {
+            content: [
+              {
+                type: 'tool-call',
+                toolCallId: 'a',
+                toolName: 'delegate_task_async',
+                input: JSON.stringify({ goal: 'g', timeout_seconds: 1e-9 }),
+              },
+            ],
+            finishReason: { unified: 'tool-calls', raw: undefined },
+            usage,
+            warnings: [],
+          };
+        }
+        return {
+          content: [{ type: 'text', text: 'ok' }],
+          finishReason: { unified: 'stop', raw: undefined },
+          usage,
+          warnings: [],
+        };
+      },
+    });
+    const result = await generateText({
+      model,
+      tools: toAISDKTools(delegation),
+      prompt: 'delegate',
+      stopWhen: stepCountIs(3),
+    });
+    expect(offered.map((tool) => tool.name)).toEqual(delegation.map((tool) => tool.name));
+    for (const tool of delegation) {
+      const sent = offered.find((candidate) => candidate.name === tool.name)!.inputSchema as {
+        properties: Record<string, { description?: string }>;
+      };
+      // Exactly our schema: every property required (optional ones admit null), closed, described.
+      expect(sent).toEqual(tool.parameters);
+      for (const [name, property] of Object.entries(sent.properties)) {
+        expect(property.description, `${tool.name}.${name}`).toMatch(/\w/);
+      }
+    }
+    // A bad argument reaches execute, which answers with our short reply rather than the SDK's error.
+    expect(result.steps[0]!.toolResults[0]!.output).toEqual({
+      error: { code: 'invalid_input', message: 'timeout_seconds must be a number from 1 to 86400, got 1e-9' },
+    });
+  });
 });

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { settingsFrom, supervisorOptions } from './config.js';
 import { runDemo } from './demo.js';
 import { runGoal } from './run.js';
+import { plain } from './terminal-text.js';
 
 const positive = (value: string) => {
   const number = Number(value);
@@ -118,6 +119,6 @@ function usage(message: string): void {
 }
 
 program.parseAsync().catch((failure: unknown) => {
-  process.stderr.write(`errand: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+  process.stderr.write(`errand: ${plain(failure instanceof Error ? failure.message : String(failure))}\n`);
   process.exitCode = 1;
 });

@@ -1,6 +1,8 @@
-/** Fits text to a width: cut with an ellipsis, or padded with spaces. */
+import { plain } from './terminal-text.js';
+
+/** Fits text to a width on one line, without terminal escapes: cut with an ellipsis, or padded with spaces. */
 export function fit(text: string, width: number): string {
-  const flat = text.replace(/\s+/g, ' ');
+  const flat = plain(text).replace(/\s+/g, ' ');
   return flat.length > width ? `${flat.slice(0, Math.max(0, width - 1))}…` : flat.padEnd(width);
 }
 

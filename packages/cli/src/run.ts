@@ -1,5 +1,6 @@
 import { Supervisor } from '@errand/core';
 import { type CliSettings, supervisorOptions } from './config.js';
+import { plain } from './terminal-text.js';
 
 /** Options of `errand run`. */
 export interface RunOptions {
@@ -42,11 +43,12 @@ export async function runGoal(
   process.on('SIGINT', onInterrupt);
   try {
     if (!options.json) io.error(`task ${id}\n`);
-    for await (const line of session.stream(id)) if (!options.json) io.write(`${line.text}\n`);
+    // Output comes from files, tools and models: print it without terminal escape sequences.
+    for await (const line of session.stream(id)) if (!options.json) io.write(`${plain(line.text)}\n`);
     const snapshot = await session.collect(id, { timeoutMs: 0 });
-    if (options.json) io.write(`${JSON.stringify(snapshot, null, 2)}\n`);
+    if (options.json) io.write(`${jsonForTerminal(snapshot)}\n`);
     else {
-      const detail = snapshot.error ? ` (${snapshot.error.code}: ${snapshot.error.message})` : '';
+      const detail = snapshot.error ? ` (${snapshot.error.code}: ${plain(snapshot.error.message)})` : '';
       io.error(`\n${snapshot.status} after ${snapshot.iterations} iterations${detail}\n`);
     }
     if (snapshot.status === 'completed') return 0;
@@ -55,4 +57,16 @@ export async function runGoal(
     process.off('SIGINT', onInterrupt);
     await supervisor.close({ graceMs: 500 });
   }
+}
+
+/**
+ * JSON whose strings carry no raw control character: `JSON.stringify` escapes C0 but writes DEL and C1 (U+009B
+ * is a one-character CSI) as they are, so those are escaped too. Parsing it gives back the same value.
+ */
+export function jsonForTerminal(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    // Raw newlines here are the layout's own: JSON.stringify has escaped those inside strings.
+    /(?![\n\t])\p{Cc}/gu,
+    (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

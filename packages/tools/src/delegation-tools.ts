@@ -1,4 +1,4 @@
-import { isTerminal, type Session, TaskFinishedError } from '@errand/core';
+import { DEFAULT_LIMITS, isTerminal, type Limits, type Session, TaskFinishedError } from '@errand/core';
 import type { z } from 'zod';
 import {
   checkReply,
@@ -8,16 +8,7 @@ import {
   replyForIssues,
   summaryReply,
 } from './replies.js';
-import {
-  cancelInput,
-  checkInput,
-  collectInput,
-  delegateInput,
-  listInput,
-  steerInput,
-  TASK_STATUSES,
-  toParameters,
-} from './schemas.js';
+import { TASK_STATUSES, toolSchemas, toParameters } from './schemas.js';
 
 /** Names of the six tools, in the order they are returned. */
 export const TOOL_NAMES = [
@@ -65,6 +56,15 @@ export interface DelegationToolsOptions {
   maxCollectSeconds?: number;
   /** `collect_task` wait when the model gives none. @default 300 */
   defaultCollectSeconds?: number;
+  /**
+   * The supervisor's limits, so argument errors name the real bounds (`max_iterations` up to
+   * `limits.maxIterations`, `timeout_seconds` up to `limits.maxTimeoutMs / 1000`, `preview_lines` up to
+   * `limits.outputLines`). `createMcpServer` passes `supervisor.limits`.
+   * @default DEFAULT_LIMITS
+   * @example
+   * createDelegationTools(supervisor.session('chat-1'), { limits: supervisor.limits });
+   */
+  limits?: Partial<Pick<Limits, 'maxIterations' | 'maxTimeoutMs' | 'outputLines'>>;
 }
 
 /**
@@ -80,6 +80,13 @@ export function createDelegationTools(
 ): DelegationTool[] {
   const maxCollect = options.maxCollectSeconds ?? 600;
   const defaultCollect = Math.min(options.defaultCollectSeconds ?? 300, maxCollect);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const schemas = toolSchemas({
+    maxIterations: limits.maxIterations,
+    maxTimeoutSeconds: Math.floor(limits.maxTimeoutMs / 1000),
+    maxPreviewLines: limits.outputLines,
+    maxCollectSeconds: maxCollect,
+  });
   const advertise = (label: string, names: string[] | undefined) =>
     names?.length ? ` Available ${label}: ${names.join(', ')}.` : '';
 
@@ -112,7 +119,7 @@ export function createDelegationTools(
         'context it needs. Later, call collect_task with a timeout to get the result (preferred), check_task to ' +
         `peek at progress, steer_task to redirect it, or cancel_task to stop it.${advertise('toolsets', options.toolsets)}` +
         advertise('models', options.models),
-      delegateInput,
+      schemas.delegate,
       (args) => {
         const id = session.delegate({
           goal: args.goal,
@@ -136,7 +143,7 @@ export function createDelegationTools(
       'Peek at a delegated task without waiting: its status, iterations, steering delivery and the latest output ' +
         'lines. Cheap, but do not call it in a tight loop: if you only need the result, use collect_task with a ' +
         'timeout instead.',
-      checkInput,
+      schemas.check,
       (args) => checkReply(session.check(args.task_id, { previewLines: args.preview_lines ?? 10 })),
     ),
     define(
@@ -144,7 +151,7 @@ export function createDelegationTools(
       'Wait for a delegated task to finish, up to timeout_seconds, and return its result and output. If the ' +
         'timeout passes first, timed_out is true and the task keeps running: collect again later. Use ' +
         'timeout_seconds 0 to return at once. This is the preferred way to get results.',
-      collectInput,
+      schemas.collect,
       async (args, execute) => {
         const seconds = Math.min(args.timeout_seconds ?? defaultCollect, maxCollect);
         return collectReply(await collectWithProgress(session, args.task_id, seconds, execute));
@@ -155,7 +162,7 @@ export function createDelegationTools(
       'Send guidance to a running or queued sub-agent, e.g. to narrow or redirect its work. It is read at the ' +
         "sub-agent's next step (before its next model call or between tool calls), not instantly; check_task " +
         'shows steering.delivered once it has landed. Finished tasks cannot be steered.',
-      steerInput,
+      schemas.steer,
       (args) => {
         const receipt = session.steer(args.task_id, args.message);
         return { ok: true, task_id: receipt.taskId, seq: receipt.seq, delivery: 'queued' };
@@ -165,7 +172,7 @@ export function createDelegationTools(
       'cancel_task',
       'Stop a queued or running sub-agent. Returns its partial result. Cancelling a finished task returns a ' +
         'task_finished error whose status field is its final status (collect_task still returns its result).',
-      cancelInput,
+      schemas.cancel,
       async (args) => {
         const status = session.check(args.task_id, { previewLines: 0 }).status;
         if (isTerminal(status)) throw new TaskFinishedError(args.task_id, status);
@@ -180,7 +187,7 @@ export function createDelegationTools(
       'list_tasks',
       'List your delegated tasks (optionally only one status) with counts per status. Use it to find task ids ' +
         'or see what is still running.',
-      listInput,
+      schemas.list,
       (args) => {
         const all = session.list();
         const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<

@@ -12,5 +12,7 @@ export type {
 } from './delegation-tools.js';
 export { createDelegationTools, TOOL_NAMES } from './delegation-tools.js';
 export { handleToolCall, MAX_ARGUMENT_CHARS } from './handle-tool-call.js';
-export type { McpServerOptions } from './mcp-server.js';
+export type { McpServerOptions, ServeMcpStdioOptions } from './mcp-server.js';
 export { createMcpServer, serveMcpStdio } from './mcp-server.js';
+export type { McpStdioTransportOptions } from './mcp-stdio-transport.js';
+export { McpStdioTransport } from './mcp-stdio-transport.js';

@@ -28,14 +28,30 @@ export function replyForError(error: unknown): string {
   return errorReply('tool_error', `unexpected failure: ${message}`);
 }
 
-/** An `invalid_input` reply naming the first bad field. */
+/** Unknown argument names named in a reply, at most; each is cut to {@link MAX_NAME_CHARS}. */
+const MAX_NAMED_KEYS = 5;
+const MAX_NAME_CHARS = 64;
+
+/** An `invalid_input` reply naming the first bad field. It stays small whatever the model sent. */
 export function replyForIssues(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return errorReply('invalid_input', 'invalid arguments');
-  const field = issue.path.join('.') || 'arguments';
-  const message =
-    issue.code === 'unrecognized_keys' ? `unknown argument(s): ${issue.keys.join(', ')}` : issue.message;
-  return errorReply('invalid_input', `${field}: ${message}`);
+  const field = issue.path.map(String).join('.') || 'arguments';
+  if (issue.code === 'unrecognized_keys') {
+    return errorReply('invalid_input', `${field}: unknown argument(s): ${nameSome(issue.keys)}`);
+  }
+  // Our own messages (see `bounded` in schemas.ts) already start with the field's name.
+  const message = issue.message.startsWith(`${field} `) ? issue.message : `${field}: ${issue.message}`;
+  return errorReply('invalid_input', message);
+}
+
+/** `a, b, c, d, e and 199995 more`, each name cut to 64 characters. */
+function nameSome(names: readonly string[]): string {
+  const shown = names
+    .slice(0, MAX_NAMED_KEYS)
+    .map((name) => (name.length > MAX_NAME_CHARS ? `${name.slice(0, MAX_NAME_CHARS)}…` : name));
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
 }
 
 export function snake(name: string): string {
