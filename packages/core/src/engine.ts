@@ -11,6 +11,7 @@ import { FairQueue } from './fair-queue.js';
 import { openBridge } from './host-bridge.js';
 import type { ResolvedOptions } from './options.js';
 import { createPool } from './pool.js';
+import { assertQueueRoom } from './queue-admission.js';
 import { Task, type TaskChannel, type TaskEnd } from './task.js';
 import { endFromCrash, endFromOutcome } from './task-end.js';
 import { TaskRegistry } from './task-registry.js';
@@ -82,13 +83,7 @@ export class Engine {
         `session already has ${unfinished} unfinished tasks (limit maxTasksPerSession = ${limits.maxTasksPerSession}); collect or cancel some first`,
       );
     }
-    if (this.registry.queued >= limits.maxQueued) {
-      throw new LimitExceededError(
-        'maxQueued',
-        limits.maxQueued,
-        `${this.registry.queued} tasks are already waiting for a thread (limit maxQueued = ${limits.maxQueued})`,
-      );
-    }
+    assertQueueRoom(this.registry.queued, this.#waiting, sessionId, limits.maxQueued);
     const task = new Task(randomUUID(), sessionId, goal, limits.outputLines, limits.outputLineChars);
     if (parent) {
       task.depth = depth;

@@ -18,7 +18,16 @@ export interface Limits {
   maxMetadataChars: number;
   /** Unfinished (queued + running) tasks one session may have. @default 16 */
   maxTasksPerSession: number;
-  /** Tasks waiting for a thread, across the supervisor. @default 1_000 */
+  /**
+   * Tasks waiting for a thread, across the supervisor: a hard bound. At most half of it (rounded down) may be
+   * tasks queued behind an earlier waiting task of the same session; the rest is kept for each session's first
+   * waiting task. So sessions that each stay under `maxTasksPerSession` cannot fill the queue between them (63
+   * × 16 did with the defaults): a session with nothing waiting is refused only when about `maxQueued / 2`
+   * other sessions are waiting too. Waiting tasks start round-robin by session, in the order sessions began to
+   * wait.
+   * @default 1_000
+   * @example { maxQueued: 100 } // one session can queue 51 (its first + 50 behind it); 49 places stay for others' first tasks
+   */
   maxQueued: number;
   /** Finished tasks kept for `check`/`collect`, across the supervisor; the oldest is evicted first. @default 1_000 */
   retainFinished: number;
