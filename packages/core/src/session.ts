@@ -126,6 +126,11 @@ export class Session {
   }
 }
 
+/**
+ * Resolves when the task ends or `timeoutMs` passes; rejects with the signal's reason if it is aborted.
+ * Whichever comes first removes the other two (timer, abort listener, end waiter), so a call that returns
+ * leaves nothing on the task.
+ */
 function waitForEnd(task: Task, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
@@ -136,15 +141,18 @@ function waitForEnd(task: Task, timeoutMs: number, signal: AbortSignal | undefin
       cleanup();
       resolve();
     }, timeoutMs);
+    // Assigned after `onEnd` returns; a task that is already terminal calls back at once, with nothing to remove.
+    let stopWaiting: (() => void) | undefined;
     const cleanup = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      stopWaiting?.();
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    task.ended().then(() => {
+    stopWaiting = task.onEnd(() => {
       cleanup();
       resolve();
     });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode, ExitReason, OutputChunk, TerminalStatus, Usage } from '@errand/worker';
 import type { ValidGoal } from './delegate-input.js';
+import { EndWaiters } from './end-waiters.js';
 import { RingBuffer } from './ring-buffer.js';
 import { isTerminal, type TaskEvent, type TaskState, type TaskStatus, transition } from './task-state.js';
 import type { TaskSnapshot, TaskSummary } from './types.js';
@@ -64,6 +65,7 @@ export class Task {
   graceTimer: NodeJS.Timeout | undefined;
   #changed: Deferred | undefined;
   #ended: Deferred | undefined;
+  readonly #endWaiters = new EndWaiters();
 
   constructor(id: string, sessionId: string, goal: ValidGoal, lines: number, lineChars: number) {
     this.id = id;
@@ -128,6 +130,21 @@ export class Task {
     return this.#ended.promise;
   }
 
+  /**
+   * Calls `callback` once the task is terminal (at once if it already is). Returns a function that removes
+   * it: a waiter that gives up (a timed-out or aborted `collect`) leaves nothing behind on the task.
+   */
+  onEnd(callback: () => void): () => void {
+    if (!this.terminal) return this.#endWaiters.add(callback);
+    callback();
+    return () => {};
+  }
+
+  /** `onEnd` callbacks still registered (for tests and diagnostics). */
+  get endWaiterCount(): number {
+    return this.#endWaiters.size;
+  }
+
   snapshot(previewLines: number): TaskSnapshot {
     const snapshot: TaskSnapshot = {
       id: this.id,
@@ -174,6 +191,7 @@ export class Task {
       this.#ended.resolve();
       this.#ended = undefined;
     }
+    if (this.terminal) this.#endWaiters.fire();
   }
 }
 
