@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { CONTROL, STOP_CANCEL, STOP_TIMEOUT, type TaskPayload, type WorkerMessage } from '@errand/worker';
+import {
+  CONTROL,
+  type Redactor,
+  STOP_CANCEL,
+  STOP_TIMEOUT,
+  type TaskPayload,
+  type WorkerMessage,
+} from '@errand/worker';
 import type { Piscina } from 'piscina';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
@@ -12,8 +19,9 @@ import { openBridge } from './host-bridge.js';
 import type { ResolvedOptions } from './options.js';
 import { createPool } from './pool.js';
 import { assertQueueRoom } from './queue-admission.js';
+import { hostRedactor, redactError } from './redactor.js';
 import { Task, type TaskChannel, type TaskEnd } from './task.js';
-import { endFromCrash, endFromOutcome } from './task-end.js';
+import { endFromCrash, endFromOutcome, redactEnd } from './task-end.js';
 import { TaskRegistry } from './task-registry.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents } from './types.js';
 
@@ -27,6 +35,8 @@ export class Engine {
   readonly options: ResolvedOptions;
   readonly registry: TaskRegistry;
   readonly completions = new CompletionFeed();
+  /** Hides secrets in everything the engine keeps as text or emits (see `redactor.ts`). */
+  readonly redactor: Redactor;
   readonly #pool: Piscina;
   readonly #emit: Emit;
   /** Tasks not yet handed to Piscina, served round-robin by session. */
@@ -43,10 +53,11 @@ export class Engine {
     this.options = options;
     this.registry = new TaskRegistry(options.limits.retainFinished);
     this.#emit = emit;
+    this.redactor = hostRedactor(options);
     this.#pool = createPool(options);
     // Without a listener an 'error' event would crash the host; a worker that fails outside a task is news,
     // not a reason to die.
-    this.#pool.on('error', (error: Error) => emit('worker-error', error));
+    this.#pool.on('error', (error: Error) => emit('worker-error', redactError(error, this.redactor)));
   }
 
   get closing(): boolean {
@@ -84,7 +95,14 @@ export class Engine {
       );
     }
     assertQueueRoom(this.registry.queued, this.#waiting, sessionId, limits.maxQueued);
-    const task = new Task(randomUUID(), sessionId, goal, limits.outputLines, limits.outputLineChars);
+    const task = new Task(
+      randomUUID(),
+      sessionId,
+      goal,
+      limits.outputLines,
+      limits.outputLineChars,
+      this.redactor,
+    );
     if (parent) {
       task.depth = depth;
       task.parent = parent;
@@ -268,7 +286,7 @@ export class Engine {
         const { progress } = message;
         if (progress) {
           task.iterations = progress.iterations;
-          if (progress.lastText !== undefined) task.lastText = progress.lastText;
+          if (progress.lastText !== undefined) task.lastText = this.redactor.redact(progress.lastText);
           if (progress.usage) task.usage = progress.usage;
         }
         for (const seq of acks)
@@ -307,6 +325,7 @@ export class Engine {
       // A crashed worker returns nothing: its last reported text is the partial result.
       task.result = end.result ?? task.lastText;
     }
+    redactEnd(task, this.redactor);
     if (end.iterations !== undefined) task.iterations = Math.max(task.iterations, end.iterations);
     if (end.usage) task.usage = end.usage;
     task.endedAt = Date.now();

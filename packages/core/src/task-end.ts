@@ -1,5 +1,5 @@
-import { ERROR_CODES, type ErrorCode, type TaskOutcome } from '@errand/worker';
-import type { TaskEnd } from './task.js';
+import { ERROR_CODES, type ErrorCode, type Redactor, type TaskOutcome } from '@errand/worker';
+import type { Task, TaskEnd } from './task.js';
 
 const STATUSES = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 const CODES = new Set<string>(ERROR_CODES);
@@ -35,4 +35,15 @@ export function endFromCrash(error: unknown): TaskEnd {
     exitReason: 'crashed',
     error: { code: 'worker_crashed', message: `worker crashed: ${reason}` },
   };
+}
+
+/**
+ * Redacts the text an ending task keeps (result and error message) with the host's redactor. Workers redact
+ * what they send, but a crash message is built here from the thread's error, a partial result is the last
+ * progress text, and a model spec's `apiKeyEnv` may name a variable the worker's name check would miss.
+ */
+export function redactEnd(task: Pick<Task, 'result' | 'error'>, redactor: Redactor): void {
+  if (!redactor.active) return;
+  if (task.result !== undefined) task.result = redactor.redact(task.result);
+  if (task.error) task.error = { ...task.error, message: redactor.redact(task.error.message) };
 }

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { ErrorCode, ExitReason, OutputChunk, TerminalStatus, Usage } from '@errand/worker';
+import type { ErrorCode, ExitReason, OutputChunk, Redactor, TerminalStatus, Usage } from '@errand/worker';
 import type { ValidGoal } from './delegate-input.js';
 import { EndWaiters } from './end-waiters.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -67,11 +67,18 @@ export class Task {
   #ended: Deferred | undefined;
   readonly #endWaiters = new EndWaiters();
 
-  constructor(id: string, sessionId: string, goal: ValidGoal, lines: number, lineChars: number) {
+  constructor(
+    id: string,
+    sessionId: string,
+    goal: ValidGoal,
+    lines: number,
+    lineChars: number,
+    redactor?: Redactor,
+  ) {
     this.id = id;
     this.sessionId = sessionId;
     this.goal = goal;
-    this.output = new RingBuffer(lines, lineChars);
+    this.output = new RingBuffer(lines, lineChars, redactor);
   }
 
   get status(): TaskStatus {

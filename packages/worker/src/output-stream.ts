@@ -27,9 +27,9 @@ export class OutputStream {
   }
 
   push(chunk: OutputChunk): void {
-    const text = redact(
-      chunk.text.length > MAX_CHUNK_CHARS ? chunk.text.slice(-MAX_CHUNK_CHARS) : chunk.text,
-    );
+    // Redact before cutting: a cut through a key would leave the rest of it unrecognisable.
+    const clean = redact(chunk.text);
+    const text = clean.length > MAX_CHUNK_CHARS ? clean.slice(-MAX_CHUNK_CHARS) : clean;
     this.#arm();
     this.#batch.push(text === chunk.text ? chunk : { ...chunk, text });
     if (this.#batch.length >= this.#batchSize) this.flush();
