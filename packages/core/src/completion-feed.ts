@@ -87,8 +87,8 @@ export class CompletionFeed {
     const subscriber: Subscriber = { sessionId, queue: [], waiters: [], closed: this.#ended };
     const ref = new WeakRef(subscriber);
     if (!this.#ended) {
-      let refs = this.#bySession.get(sessionId);
-      if (!refs) this.#bySession.set(sessionId, (refs = new Set()));
+      const refs = this.#bySession.get(sessionId) ?? new Set<WeakRef<Subscriber>>();
+      if (refs.size === 0) this.#bySession.set(sessionId, refs);
       refs.add(ref);
       this.#size += 1;
       this.#collected.register(subscriber, { sessionId, ref }, ref);
