@@ -88,6 +88,20 @@ describe('output', () => {
     );
   });
 
+  it('resolves concurrent next() calls on one completions() iterator in order, and settles the rest at close', async () => {
+    const sup = supervisor({ model: scripted([{ text: 'done' }]), pool: { maxThreads: 1 } });
+    const session = sup.session('s');
+    const feed = session.completions();
+    const pending = [feed.next(), feed.next(), feed.next(), feed.next(), feed.next()];
+    const ids = ['1', '2', '3'].map((goal) => session.delegate({ goal }));
+    for (const id of ids) await session.collect(id);
+    const firstThree = await Promise.all(pending.slice(0, 3));
+    // One thread: the tasks end in the order they were delegated.
+    expect(firstThree.map((result) => result.value?.id)).toEqual(ids);
+    await sup.close();
+    expect((await Promise.all(pending.slice(3))).map((result) => result.done)).toEqual([true, true]);
+  });
+
   it('finishes its bookkeeping when a listener throws, and reports the throw as an error event', async () => {
     const sup = supervisor({ model: scripted([{ text: 'done' }]), limits: { maxTasksPerSession: 1 } });
     const errors: unknown[] = [];

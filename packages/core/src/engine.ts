@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Redactor } from '@errand/worker';
 import type { OutputChunk, Progress } from '@errand/worker/protocol';
 import { CompletionFeed } from './completion-feed.js';
 import { validateGoal } from './delegate-input.js';
@@ -14,6 +15,8 @@ import type { Executor, ExecutorEvents, ExecutorFactory } from './executor.js';
 import { PiscinaExecutor } from './executors/piscina/piscina-executor.js';
 import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
+import { assertQueueRoom } from './queue-admission.js';
+import { hostRedactor, redactError } from './redactor.js';
 import { snapshotOf } from './snapshot.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { Task } from './task.js';
@@ -45,6 +48,8 @@ export interface TaskView {
 export class Engine {
   readonly options: ResolvedOptions;
   readonly completions = new CompletionFeed();
+  /** Hides secrets in everything the engine keeps as text or emits (see `redactor.ts`). */
+  readonly redactor: Redactor;
   readonly #store: TaskStore;
   readonly #executor: Executor;
   readonly #emit: Emit;
@@ -62,6 +67,7 @@ export class Engine {
   constructor(options: ResolvedOptions, emit: Emit, parts: EngineParts = {}) {
     this.options = options;
     this.#emit = emit;
+    this.redactor = hostRedactor(options);
     this.#store = parts.store ?? new MemoryStore(options.limits.retainFinished);
     const events: ExecutorEvents = {
       start: (taskId) => this.#onStart(taskId),
@@ -71,7 +77,7 @@ export class Engine {
         if (task) this.#finish(task, end);
       },
       free: () => this.#pump(),
-      error: (error) => emit('worker-error', error),
+      error: (error) => emit('worker-error', redactError(error, this.redactor)),
     };
     const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
     this.#executor = create({ options, events, delegation: delegationHostFor(this) });
@@ -125,13 +131,7 @@ export class Engine {
         `session already has ${unfinished} unfinished tasks (limit maxTasksPerSession = ${limits.maxTasksPerSession}); collect or cancel some first`,
       );
     }
-    if (this.#queued >= limits.maxQueued) {
-      throw new LimitExceededError(
-        'maxQueued',
-        limits.maxQueued,
-        `${this.#queued} tasks are already waiting for a thread (limit maxQueued = ${limits.maxQueued})`,
-      );
-    }
+    assertQueueRoom(this.#queued, this.#waiting, sessionId, limits.maxQueued);
     const record: TaskRecord = {
       id: randomUUID(),
       sessionId,
@@ -145,7 +145,7 @@ export class Engine {
       droppedLines: 0,
     };
     if (parent) record.parentId = parent.id;
-    const task = new Task(record, limits.outputLines, limits.outputLineChars);
+    const task = new Task(record, limits.outputLines, limits.outputLineChars, this.redactor);
     this.#store.create(record);
     this.#live.set(record.id, task);
     this.#unfinished.set(sessionId, unfinished + 1);
@@ -317,7 +317,7 @@ export class Engine {
       patch.iterations = progress.iterations;
       if (progress.lastText !== undefined)
         patch.lastText = capText(
-          progress.lastText,
+          this.redactor.redact(progress.lastText),
           this.options.limits.maxResultChars,
           'limits.maxResultChars',
         );
@@ -352,7 +352,11 @@ export class Engine {
     // A crashed worker returns nothing: its last reported text is the partial result.
     const result = end.result ?? record.lastText;
     if (result !== undefined)
-      patch.result = capText(result, this.options.limits.maxResultChars, 'limits.maxResultChars');
+      patch.result = capText(
+        this.redactor.redact(result),
+        this.options.limits.maxResultChars,
+        'limits.maxResultChars',
+      );
     if (stopping) {
       const timedOut = stopping === 'timed_out';
       patch.exitReason = timedOut ? 'timeout' : 'cancelled';
@@ -362,7 +366,11 @@ export class Engine {
       if (end.error) {
         patch.error = {
           code: end.error.code,
-          message: capText(end.error.message, MAX_ERROR_CHARS, 'longest error message kept'),
+          message: capText(
+            this.redactor.redact(end.error.message),
+            MAX_ERROR_CHARS,
+            'longest error message kept',
+          ),
         };
       }
     }

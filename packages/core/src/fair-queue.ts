@@ -2,10 +2,11 @@
  * A queue that serves keys (sessions) round-robin instead of first-come-first-served, so a session that
  * queues a thousand tasks cannot starve another session's single task.
  *
- * Each key has its own FIFO; the rotation holds the keys that have items waiting. A key that had nothing
- * waiting joins at the front of the rotation: it is served next, and backlogged keys then take turns. All
- * operations are O(1) except `remove`, which is O(items waiting under that key) and only runs when a queued
- * task is cancelled.
+ * Each key has its own FIFO; the rotation holds the keys that have items waiting, in the order they started
+ * waiting. A key that had nothing waiting joins at the back of the rotation, like everyone else: joining at
+ * the front let a stream of new keys with one item each jump ahead of a waiting key forever. So a key waits
+ * at most one turn per key ahead of it. All operations are O(1) except `remove`, which is O(items waiting
+ * under that key + keys waiting) and only runs when a queued task is cancelled.
  */
 export class FairQueue<T> {
   readonly #keyOf: (item: T) => string;
@@ -21,13 +22,23 @@ export class FairQueue<T> {
     return this.#size;
   }
 
+  /** Items waiting behind an earlier item of their own key (`size` minus the keys waiting). */
+  get backlog(): number {
+    return this.#size - this.#byKey.size;
+  }
+
+  /** Items waiting under `key`. */
+  sizeOf(key: string): number {
+    return this.#byKey.get(key)?.length ?? 0;
+  }
+
   push(item: T): void {
     const key = this.#keyOf(item);
     const waiting = this.#byKey.get(key);
     if (waiting) waiting.push(item);
     else {
       this.#byKey.set(key, [item]);
-      this.#rotation.unshift(key);
+      this.#rotation.push(key);
     }
     this.#size += 1;
   }

@@ -19,7 +19,15 @@ export interface Limits {
   maxMetadataChars: number;
   /** Unfinished (queued + running) tasks one session may have. @default 16 */
   maxTasksPerSession: number;
-  /** Tasks waiting for a thread, across the supervisor. @default 1_000 */
+  /**
+   * Tasks waiting for a thread, across the supervisor. One session may fill it on its own (within
+   * `maxTasksPerSession`); a session with nothing waiting may still queue its first task in a reserve of a
+   * tenth more (at least 1), so sessions that each stay under `maxTasksPerSession` (63 × 16 with the defaults)
+   * cannot lock everyone else out. The queue never holds more than `maxQueued` + that reserve. Waiting tasks
+   * start round-robin by session, in the order sessions began to wait.
+   * @default 1_000
+   * @example { maxQueued: 100 } // up to 100 of anyone's tasks, plus 10 more sessions' first tasks
+   */
   maxQueued: number;
   /** Finished tasks kept for `check`/`collect`, across the supervisor; the oldest is evicted first. @default 1_000 */
   retainFinished: number;

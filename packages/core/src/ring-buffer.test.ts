@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Redactor } from '@errand/worker';
 import { describe, expect, it } from 'vitest';
 import { RingBuffer } from './ring-buffer.js';
 
@@ -76,5 +77,48 @@ describe('RingBuffer', () => {
     whole.writeLines('last');
     expect([whole.lineCount, whole.dropped]).toEqual([10_002, 9_802]);
     expect(whole.slice(whole.firstIndex).every((line) => line === '…' || line === 'last')).toBe(true);
+  });
+
+  describe('with secrets', () => {
+    const key = 'sk-test-abcdef123456';
+    const redactor = new Redactor([key]);
+    /** Every 12-character piece of the key (what a reader could still use). */
+    const pieces = Array.from({ length: key.length - 11 }, (_, index) => key.slice(index, index + 12));
+    const leaks = (lines: string[]) => pieces.filter((piece) => lines.some((line) => line.includes(piece)));
+
+    it('redacts a key streamed in two pieces, split anywhere, in the open line and once closed', () => {
+      for (let split = 1; split < key.length; split++) {
+        const buffer = new RingBuffer(10, 500, redactor);
+        buffer.write(`using ${key.slice(0, split)}`);
+        expect(leaks(buffer.tail(10))).toEqual([]);
+        buffer.write(`${key.slice(split)} ok`);
+        expect(buffer.tail(10)).toEqual(['using [redacted] ok']);
+        buffer.write('\n');
+        expect(buffer.slice(0)).toEqual(['using [redacted] ok']);
+      }
+    });
+
+    it('redacts before the line cut, so a key across the cut leaves nothing of itself', () => {
+      for (let start = 480; start < 500; start++) {
+        for (const split of [1, 7, 16, 19]) {
+          const buffer = new RingBuffer(10, 500, redactor);
+          buffer.write('x'.repeat(start) + key.slice(0, split));
+          buffer.write(`${key.slice(split)}${'y'.repeat(1_000)}`);
+          expect(leaks(buffer.tail(1))).toEqual([]);
+          buffer.end();
+          const [line] = buffer.slice(0);
+          expect(line!.length).toBeLessThanOrEqual(500);
+          expect(line!.slice(0, start)).toBe('x'.repeat(start));
+          expect(line!.includes(key.slice(0, 4)) || line!.includes(key.slice(-4))).toBe(false);
+        }
+      }
+    });
+
+    it('redacts a split key that follows a very long line', () => {
+      const buffer = new RingBuffer(10, 500, redactor);
+      buffer.write(`${'z'.repeat(300_000)}\nkey ${key.slice(0, 9)}`);
+      buffer.write(`${key.slice(9)}\n`);
+      expect(buffer.slice(0)).toEqual(['z'.repeat(500), 'key [redacted]']);
+    });
   });
 });

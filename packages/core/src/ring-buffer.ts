@@ -1,13 +1,22 @@
+import { Redactor } from '@errand/worker';
+
 /**
  * The bounded tail of a task's output, as lines.
  *
  * Text arrives in pieces (model deltas end mid-line), so the last line stays open until a newline closes it.
  * Each line is cut to `lineChars`; only the last `capacity` closed lines are kept, and `dropped` counts the
  * rest. Memory is bounded by `capacity × lineChars` whatever is written, and every operation is O(written).
+ *
+ * Secrets are redacted here, where chunks become lines: a key streamed in two deltas is whole only here. A
+ * line is redacted before it is cut, so the open line keeps `longest secret - 1` characters past the cut, and
+ * the open line is redacted again whenever it is read (hiding a tail that may be the start of a key).
  */
 export class RingBuffer {
   readonly capacity: number;
   readonly lineChars: number;
+  readonly #redactor: Redactor;
+  /** Characters of the open line kept: the cut plus room for a secret that starts just before it. */
+  readonly #keep: number;
   readonly #lines: string[];
   /** Closed lines ever written; line `i` (0-based) lives at `#lines[i % capacity]` while retained. */
   #total = 0;
@@ -16,9 +25,11 @@ export class RingBuffer {
   /** The open line was cut out of a much larger string (see `#close`). */
   #openIsSlice = false;
 
-  constructor(capacity: number, lineChars: number) {
+  constructor(capacity: number, lineChars: number, redactor: Redactor = Redactor.none) {
     this.capacity = capacity;
     this.lineChars = lineChars;
+    this.#redactor = redactor;
+    this.#keep = lineChars + Math.max(0, redactor.longest - 1);
     // Grown on demand (line i lands at index i while i < capacity): most tasks write a few lines, and
     // reserving every slot up front cost each task ~1.6 KB with the default 200.
     this.#lines = [];
@@ -92,7 +103,8 @@ export class RingBuffer {
     const open = this.#openLength > 0 ? 1 : 0;
     const closedWanted = Math.max(0, Math.min(count - open, this.#total - this.firstIndex));
     const lines = this.slice(this.#total - closedWanted, this.#total);
-    if (open && count > 0) lines.push(this.#open);
+    if (open && count > 0)
+      lines.push(this.#redactor.redact(this.#open, { limit: this.lineChars, open: true }));
     return lines;
   }
 
@@ -106,7 +118,7 @@ export class RingBuffer {
   }
 
   #extend(text: string, start: number, end: number): void {
-    const room = this.lineChars - this.#openLength;
+    const room = this.#keep - this.#openLength;
     const length = end - start;
     if (room > 0 && length > 0) {
       const take = Math.min(room, length);
@@ -121,7 +133,8 @@ export class RingBuffer {
     // V8 keeps a slice of a string as a view that pins the whole parent: a 500-character line cut from a
     // 20,000-character tool result would keep all 20,000 alive. Concatenating and slicing again makes V8
     // flatten the line into a string of its own, so a retained line costs its own length and no more.
-    this.#lines[this.#total % this.capacity] = this.#openIsSlice ? ` ${this.#open}`.slice(1) : this.#open;
+    const line = this.#redactor.redact(this.#open, { limit: this.lineChars });
+    this.#lines[this.#total % this.capacity] = this.#openIsSlice ? ` ${line}`.slice(1) : line;
     this.#openIsSlice = false;
     this.#total += 1;
     this.#open = '';

@@ -1,3 +1,4 @@
+import type { Redactor } from '@errand/worker';
 import type { OutputChunk } from '@errand/worker/protocol';
 import type { SteerMessage } from './executor.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -26,9 +27,9 @@ export class Task {
   #changed: Deferred | undefined;
   readonly #endWaiters = new Set<() => void>();
 
-  constructor(record: TaskRecord, lines: number, lineChars: number) {
+  constructor(record: TaskRecord, lines: number, lineChars: number, redactor?: Redactor) {
     this.record = record;
-    this.output = new RingBuffer(lines, lineChars);
+    this.output = new RingBuffer(lines, lineChars, redactor);
   }
 
   get id(): string {
@@ -96,6 +97,11 @@ export class Task {
     }
     this.#endWaiters.add(callback);
     return () => this.#endWaiters.delete(callback);
+  }
+
+  /** `onEnd` callbacks still registered (for tests and diagnostics). */
+  get endWaiterCount(): number {
+    return this.#endWaiters.size;
   }
 
   /** Resolves once the task is terminal. */

@@ -31,6 +31,8 @@ export {
   scriptedModelSpecSchema,
   scriptedTurnSchema,
 } from './protocol.js';
+export type { RedactOptions } from './redactor.js';
+export { MIN_SECRET_LENGTH, REDACTED, Redactor, SECRET_NAME, secretValues } from './redactor.js';
 export { safeJson } from './tool-step.js';
 export type { ToolContext, ToolDefinition, Toolset, ToolsetFactory } from './toolset.js';
 export { defineTool, defineToolset } from './toolset.js';

@@ -3,6 +3,7 @@ import type { CancelToken } from './cancel-token.js';
 import { describeError, isToolError, LoopError, StopRequested } from './errors.js';
 import type { ToolCall } from './model.js';
 import type { OutputStream } from './output-stream.js';
+import { redact } from './redact.js';
 import type { LoadedTool, ToolContext } from './toolset.js';
 
 /** Longest tool-call arguments (as JSON) a tool will be run with; longer ones go back to the model. */
@@ -71,8 +72,13 @@ export async function runTool(
     if (isToolError(error)) return reject(error.message);
     throw new LoopError('tool_error', `tool ${call.name} failed: ${describeError(error)}`, { cause: error });
   }
-  const content = cut(typeof value === 'string' ? value : safeJson(value), options.maxToolResultChars);
-  output.push({ kind: 'tool_result', text: `${call.name}: ${content}` });
+  const full = typeof value === 'string' ? value : safeJson(value);
+  const content = cut(full, options.maxToolResultChars);
+  // The output copy is redacted before the cut: a key cut in half would escape redaction.
+  output.push({
+    kind: 'tool_result',
+    text: `${call.name}: ${cut(redact(full), options.maxToolResultChars)}`,
+  });
   return content;
 }
 

@@ -12,7 +12,7 @@ import { Inbox } from '../inbox.js';
 import { loadModel } from '../load-model.js';
 import { OutputStream } from '../output-stream.js';
 import type { TaskOutcome, TaskPayload } from '../protocol.js';
-import { redact } from '../redact.js';
+import { redact, registerSecretEnv } from '../redact.js';
 import { loadToolsets } from '../toolset.js';
 
 /**
@@ -35,6 +35,9 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
   let bridge: HostBridge | undefined;
   try {
     if (token.requested()) return stopped(token);
+    // The variable apiKeyEnv names holds a key whatever it is called: known before the model can echo it.
+    if (payload.model.provider === 'openai-compatible' && payload.model.apiKeyEnv)
+      registerSecretEnv(payload.model.apiKeyEnv);
     bridge = payload.bridge ? new HostBridge(payload.bridge, token.signal) : undefined;
     const [model, tools] = await Promise.all([
       loadModel(payload.model, bridge),
