@@ -143,6 +143,7 @@ export class Engine {
       steering: { sent: 0, delivered: 0 },
       outputLines: 0,
       droppedLines: 0,
+      transitions: [{ status: 'queued', at: Date.now() }],
     };
     if (parent) record.parentId = parent.id;
     const task = new Task(record, limits.outputLines, limits.outputLineChars, this.redactor);
@@ -392,8 +393,9 @@ export class Engine {
     const from = task.apply(event);
     const to = task.state.status;
     if (from === to) return;
-    this.#write(task, { status: to });
-    this.#emit('task-status', { taskId: task.id, sessionId: task.sessionId, from, to, at: Date.now() });
+    const at = Date.now();
+    this.#write(task, { status: to, transitions: [...task.record.transitions, { status: to, at }] });
+    this.#emit('task-status', { taskId: task.id, sessionId: task.sessionId, from, to, at });
   }
 
   /** The one writer of task records: the live copy and the store see the same change. */

@@ -29,6 +29,7 @@ const newTask = () =>
       steering: { sent: 0, delivered: 0 },
       outputLines: 0,
       droppedLines: 0,
+      transitions: [],
     },
     10,
     100,

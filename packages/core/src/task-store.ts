@@ -39,10 +39,27 @@ export interface TaskRecord {
   droppedLines: number;
   /** Set when the task ends; while it runs, its output lives in the engine's ring buffer. */
   output?: OutputTail;
+  /** Every status the task has had, with when it got it (epoch ms), oldest first. */
+  transitions: Array<{ status: TaskStatus; at: number }>;
+  /** The task this one resumed, if it was started by `resume`. */
+  resumedFrom?: string;
+}
+
+/**
+ * The conversation as the next model call would see it, handed over by the worker after every completed
+ * iteration, already serialised there (the main thread only stores it). Bounded by `limits.maxCheckpointChars`.
+ */
+export interface Checkpoint {
+  /** Model turns completed when it was taken. */
+  iterations: number;
+  /** The message list, as JSON (`ModelMessage[]`). */
+  messages: string;
 }
 
 /** The fields the engine changes after a record is created. */
-export type TaskRecordPatch = Partial<Omit<TaskRecord, 'id' | 'sessionId' | 'goal' | 'createdAt' | 'depth'>>;
+export type TaskRecordPatch = Partial<
+  Omit<TaskRecord, 'id' | 'sessionId' | 'goal' | 'createdAt' | 'depth' | 'resumedFrom'>
+>;
 
 /**
  * Where task records live. Reads are synchronous (`check` and `list` answer at once); writes happen at
@@ -59,6 +76,15 @@ export interface TaskStore {
   get(id: string): TaskRecord | undefined;
   /** One session's records, oldest first. */
   ofSession(sessionId: string): Iterable<TaskRecord>;
+  /**
+   * Records left `queued` or `running`: at open, tasks of a process that died (the engine ends them
+   * `interrupted`). Empty for a store that starts empty.
+   */
+  unfinished(): Iterable<TaskRecord>;
+  /** Keeps a task's latest checkpoint, replacing the one before. */
+  saveCheckpoint(id: string, checkpoint: Checkpoint): void;
+  /** The latest checkpoint of a task, if it has one and is still retained. */
+  checkpoint(id: string): Checkpoint | undefined;
   /** Flushes pending writes and releases what the store holds open. */
   close(): Promise<void>;
 }

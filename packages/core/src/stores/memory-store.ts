@@ -1,4 +1,5 @@
-import type { TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
+import { isTerminal } from '../task-state.js';
+import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
 
 /**
  * The default store: records in memory, indexed by id and by session. Finished records are kept up to
@@ -8,6 +9,8 @@ import type { TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
 export class MemoryStore implements TaskStore {
   readonly #retainFinished: number;
   readonly #records = new Map<string, TaskRecord>();
+  /** Latest checkpoint per retained task: what a resume or a move to another thread starts from. */
+  readonly #checkpoints = new Map<string, Checkpoint>();
   readonly #bySession = new Map<string, Set<TaskRecord>>();
   /**
    * Finished ids in the order they finished, from `#head` on. An array with a moving head rather than a Set:
@@ -61,12 +64,25 @@ export class MemoryStore implements TaskStore {
     return this.#bySession.get(sessionId) ?? [];
   }
 
+  *unfinished(): Generator<TaskRecord> {
+    for (const record of this.#records.values()) if (!isTerminal(record.status)) yield record;
+  }
+
+  saveCheckpoint(id: string, checkpoint: Checkpoint): void {
+    if (this.#records.has(id)) this.#checkpoints.set(id, checkpoint);
+  }
+
+  checkpoint(id: string): Checkpoint | undefined {
+    return this.#checkpoints.get(id);
+  }
+
   async close(): Promise<void> {}
 
   #evict(id: string): void {
     const record = this.#records.get(id);
     if (!record) return;
     this.#records.delete(id);
+    this.#checkpoints.delete(id);
     const records = this.#bySession.get(record.sessionId);
     records?.delete(record);
     if (records?.size === 0) this.#bySession.delete(record.sessionId);
