@@ -23,6 +23,7 @@ function payload(index: number): { payload: TaskPayload; port: MessageChannel['p
       batchSize: 64,
       flushMs: 16,
       maxToolResultChars: 20_000,
+      maxCheckpointChars: 2_000_000,
     },
   };
 }

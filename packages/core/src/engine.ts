@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Redactor } from '@errand/worker';
 import type { OutputChunk, Progress } from '@errand/worker/protocol';
 import { CompletionFeed } from './completion-feed.js';
-import { validateGoal } from './delegate-input.js';
+import { type ValidGoal, validateGoal } from './delegate-input.js';
 import { delegationHostFor } from './delegation-host.js';
 import {
+  describeValue,
   InvalidInputError,
   LimitExceededError,
   NotFoundError,
   ShuttingDownError,
   TaskFinishedError,
 } from './errors.js';
-import type { Executor, ExecutorEvents, ExecutorFactory } from './executor.js';
+import type { Executor, ExecutorEvents, ExecutorFactory, TaskRun } from './executor.js';
 import { PiscinaExecutor } from './executors/piscina/piscina-executor.js';
 import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
@@ -21,8 +22,8 @@ import { snapshotOf } from './snapshot.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
-import type { TaskEvent } from './task-state.js';
-import type { TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
+import { isTerminal, type TaskEvent } from './task-state.js';
+import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
 
@@ -32,6 +33,12 @@ type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEven
 export interface EngineParts {
   executor?: ExecutorFactory;
   store?: TaskStore;
+}
+
+/** What `resume` may change for the new run. */
+export interface ResumeInput {
+  maxIterations?: number;
+  timeoutMs?: number;
 }
 
 /** A task as a caller finds it: its record, and its live state while it is unfinished. */
@@ -76,9 +83,16 @@ export class Engine {
         const task = this.#live.get(taskId);
         if (task) this.#finish(task, end);
       },
+      checkpoint: (taskId, checkpoint) => {
+        const task = this.#live.get(taskId);
+        if (!task || task.terminal) return;
+        task.checkpoint = checkpoint;
+        this.#store.saveCheckpoint(taskId, checkpoint);
+      },
       free: () => this.#pump(),
       error: (error) => emit('worker-error', redactError(error, this.redactor)),
     };
+    this.#interruptLeftovers();
     const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
     this.#executor = create({ options, events, delegation: delegationHostFor(this) });
   }
@@ -94,7 +108,89 @@ export class Engine {
    */
   delegate(sessionId: string, input: DelegateInput, parentId?: string): string {
     if (this.#closing) throw new ShuttingDownError();
-    const goal = validateGoal(input, this.options);
+    return this.#admit(sessionId, validateGoal(input, this.options), parentId);
+  }
+
+  /**
+   * Starts a new task from a finished one's last checkpoint: the agent sees its earlier conversation and a note
+   * that it was resumed, and its iterations go on from there (`maxIterations` counts them all). The old record
+   * stays as it ended. Returns the new id synchronously.
+   */
+  resume(sessionId: string, id: string, options: ResumeInput = {}): string {
+    if (this.#closing) throw new ShuttingDownError();
+    const { record, live } = this.view(sessionId, id);
+    if (live || !isTerminal(record.status)) {
+      throw new InvalidInputError(
+        'taskId',
+        id,
+        `names task ${id}, which is still ${record.status}; cancel it first`,
+      );
+    }
+    if (record.status === 'completed') {
+      throw new InvalidInputError(
+        'taskId',
+        id,
+        `names task ${id}, which completed: there is nothing to resume`,
+      );
+    }
+    const checkpoint = this.#store.checkpoint(record.id);
+    if (!checkpoint) {
+      const why = record.iterations === 0 ? 'the task never ran' : 'the task never completed an iteration';
+      throw new InvalidInputError(
+        'taskId',
+        id,
+        `has no checkpoint: ${why}`,
+        `task ${id} cannot be resumed: no checkpoint: ${why}`,
+      );
+    }
+    const { limits } = this.options;
+    const goal = { ...record.goal };
+    if (options.maxIterations !== undefined) {
+      const value = options.maxIterations;
+      if (!Number.isInteger(value) || value < 1 || value > limits.maxIterations) {
+        throw new InvalidInputError(
+          'maxIterations',
+          value,
+          `must be an integer from 1 to ${limits.maxIterations}, got ${describeValue(value)}`,
+        );
+      }
+      goal.maxIterations = value;
+    }
+    if (goal.maxIterations <= checkpoint.iterations) {
+      throw new InvalidInputError(
+        'maxIterations',
+        goal.maxIterations,
+        `must be more than the ${checkpoint.iterations} iterations task ${id} already ran (it counts them all), got ${goal.maxIterations}`,
+      );
+    }
+    if (options.timeoutMs !== undefined) {
+      const value = options.timeoutMs;
+      if (!Number.isInteger(value) || value < 1 || value > limits.maxTimeoutMs) {
+        throw new InvalidInputError(
+          'timeoutMs',
+          value,
+          `must be an integer from 1 to ${limits.maxTimeoutMs}, got ${describeValue(value)}`,
+        );
+      }
+      goal.timeoutMs = value;
+    }
+    return this.#admit(
+      sessionId,
+      goal,
+      record.parentId !== undefined && this.#live.has(record.parentId) ? record.parentId : undefined,
+      {
+        resumedFrom: record.id,
+        checkpoint,
+      },
+    );
+  }
+
+  #admit(
+    sessionId: string,
+    goal: ValidGoal,
+    parentId: string | undefined,
+    from?: { resumedFrom: string; checkpoint: Checkpoint },
+  ): string {
     const { limits } = this.options;
     let depth = 0;
     let parent: Task | undefined;
@@ -146,7 +242,12 @@ export class Engine {
       transitions: [{ status: 'queued', at: Date.now() }],
     };
     if (parent) record.parentId = parent.id;
+    if (from) {
+      record.resumedFrom = from.resumedFrom;
+      record.iterations = from.checkpoint.iterations;
+    }
     const task = new Task(record, limits.outputLines, limits.outputLineChars, this.redactor);
+    if (from) task.checkpoint = from.checkpoint;
     this.#store.create(record);
     this.#live.set(record.id, task);
     this.#unfinished.set(sessionId, unfinished + 1);
@@ -260,6 +361,29 @@ export class Engine {
     return snapshotOf(view.record, view.live, previewLines);
   }
 
+  /**
+   * Tasks a store holds as `queued` or `running` belong to a process that died: nothing runs them any more. They
+   * end `interrupted`, keeping their last checkpoint, iterations and output tail, so `resume` can go on.
+   */
+  #interruptLeftovers(): void {
+    const at = Date.now();
+    for (const record of [...this.#store.unfinished()]) {
+      const patch: TaskRecordPatch = {
+        status: 'interrupted',
+        exitReason: 'interrupted',
+        error: {
+          code: 'interrupted',
+          message: `the process running this task stopped before it finished (it was ${record.status})`,
+        },
+        endedAt: at,
+        transitions: [...record.transitions, { status: 'interrupted', at }],
+      };
+      Object.assign(record, patch);
+      this.#store.update(record.id, patch);
+      this.#store.finish(record.id);
+    }
+  }
+
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
@@ -280,13 +404,15 @@ export class Engine {
       task.submitted = true;
       const steering = task.pendingSteers;
       task.pendingSteers = [];
-      this.#executor.submit({
+      const run: TaskRun = {
         taskId: task.id,
         sessionId: task.sessionId,
         goal: task.record.goal,
         depth: task.record.depth,
         steering,
-      });
+      };
+      if (task.checkpoint) run.checkpoint = task.checkpoint;
+      this.#executor.submit(run);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@errand/worker';
+import type { ErrorCode } from './codes.js';
 
 const MARKER = Symbol.for('errand.error');
 

@@ -3,6 +3,7 @@ import type { ValidGoal } from './delegate-input.js';
 import type { DelegationHost } from './delegation-ops.js';
 import type { ResolvedOptions } from './options.js';
 import type { TaskEnd } from './task-end.js';
+import type { Checkpoint } from './task-store.js';
 
 /** A steering message, numbered by the engine. */
 export interface SteerMessage {
@@ -21,6 +22,8 @@ export interface TaskRun {
   goal: ValidGoal;
   depth: number;
   steering: SteerMessage[];
+  /** Start from this conversation (a resumed task, or one moved off a thread that died). */
+  checkpoint?: Checkpoint;
 }
 
 /**
@@ -32,6 +35,8 @@ export interface ExecutorEvents {
   start(taskId: string): void;
   /** Output chunks and the loop's progress. Every one a run emitted arrives before its `settle`. */
   output(taskId: string, chunks: readonly OutputChunk[], progress: Progress | undefined): void;
+  /** The conversation after a completed iteration: what a resume starts from. */
+  checkpoint(taskId: string, checkpoint: Checkpoint): void;
   /** The run ended: exactly once per submitted run, whether it finished, failed, crashed or was killed. */
   settle(taskId: string, end: TaskEnd): void;
   /** A slot opened, so `capacity` grew. After a hard stop this can come after the run's `settle`. */

@@ -1,4 +1,5 @@
-export type { ChunkKind, ErrorCode, ExitReason, ModelSpec, ToolsetSpec, Usage } from '@errand/worker';
+export type { ChunkKind, ModelSpec, ToolsetSpec, Usage } from '@errand/worker';
+export type { ErrorCode, ExitReason } from './codes.js';
 export {
   ErrandError,
   InvalidInputError,
@@ -11,7 +12,7 @@ export type { HostModel, HostTool, HostToolContext } from './host-tools.js';
 export { defineHostTool } from './host-tools.js';
 export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
 export { DEFAULT_LIMITS } from './options.js';
-export type { CheckOptions, CollectOptions } from './session.js';
+export type { CheckOptions, CollectOptions, ResumeOptions } from './session.js';
 export { Session } from './session.js';
 export { Supervisor } from './supervisor.js';
 export type { TaskStatus, TerminalStatus } from './task-state.js';

@@ -59,6 +59,12 @@ export interface Limits {
    * @default 1_000_000
    */
   maxResultChars: number;
+  /**
+   * Longest conversation checkpoint, in JSON characters, kept after every completed iteration (what `resume`
+   * starts from). Oldest tool results are shortened first to fit.
+   * @default 2_000_000
+   */
+  maxCheckpointChars: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -81,6 +87,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDepth: 1,
   hostCallTimeoutMs: 60_000,
   maxResultChars: 1_000_000,
+  maxCheckpointChars: 2_000_000,
 });
 
 /** The worker pool. */
@@ -196,6 +203,7 @@ const limitsSchema = z
     maxDepth: z.number().int().nonnegative().max(16),
     hostCallTimeoutMs: count(2 ** 31 - 1),
     maxResultChars: count(100_000_000),
+    maxCheckpointChars: count(100_000_000),
   })
   .partial()
   .strict();

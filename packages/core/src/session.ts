@@ -22,6 +22,14 @@ export interface CollectOptions {
   signal?: AbortSignal;
 }
 
+/** Options for {@link Session.resume}. */
+export interface ResumeOptions {
+  /** Model turns in total, the checkpointed ones included. @default the original task's `maxIterations` */
+  maxIterations?: number;
+  /** Run time of the new task, counted from when it starts. @default the original task's `timeoutMs` */
+  timeoutMs?: number;
+}
+
 /**
  * A scoped view of the supervisor: one user, conversation or agent. A session sees only its own tasks; an id
  * from another session is `not_found`, exactly like an id that never existed.
@@ -47,6 +55,19 @@ export class Session {
    */
   delegate(input: DelegateInput): string {
     return this.#engine.delegate(this.id, input);
+  }
+
+  /**
+   * Starts a new task that goes on from where a stopped one left off: its last checkpoint (the conversation
+   * after its last completed iteration). Works for `interrupted`, `cancelled`, `timed_out` and `failed` tasks
+   * that have one; the new task's snapshot says `resumedFrom`. Returns the new id synchronously. Throws
+   * `InvalidInputError` for a completed task or one without a checkpoint, `NotFoundError` for another
+   * session's id.
+   */
+  resume(taskId: string, options: ResumeOptions = {}): string {
+    if (options === null || typeof options !== 'object')
+      throw new InvalidInputError('options', options, `must be an object, got ${describeValue(options)}`);
+    return this.#engine.resume(this.id, taskId, options);
   }
 
   /** The task's state now. O(1) apart from the preview lines. */

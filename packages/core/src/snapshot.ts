@@ -27,6 +27,7 @@ export function snapshotOf(record: TaskRecord, live: Task | undefined, previewLi
   if (record.error !== undefined) snapshot.error = { ...record.error };
   if (record.exitReason !== undefined) snapshot.exitReason = record.exitReason;
   if (record.usage !== undefined) snapshot.usage = { ...record.usage };
+  if (record.resumedFrom !== undefined) snapshot.resumedFrom = record.resumedFrom;
   if (record.goal.metadata !== undefined) snapshot.metadata = structuredClone(record.goal.metadata);
   return snapshot;
 }

@@ -1,4 +1,5 @@
-import type { ErrorCode, ExitReason, Usage } from '@errand/worker';
+import type { Usage } from '@errand/worker';
+import type { ErrorCode, ExitReason } from './codes.js';
 import type { TerminalStatus } from './task-state.js';
 
 /** How a run ended, as an executor reports it. */

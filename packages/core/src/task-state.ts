@@ -1,9 +1,17 @@
 /**
  * Every status a task can have, defined once, here, on the host side. Workers report how their run ended
- * (`completed`, `failed`, ...); statuses only the host decides (a task found unfinished after a restart) need
- * no change to the worker's protocol.
+ * (`completed`, `failed`, ...); statuses only the host decides need no change to the worker's protocol:
+ * `interrupted` is a task found `queued` or `running` in a store whose process died.
  */
-export const TASK_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
+export const TASK_STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'interrupted',
+] as const;
 
 /** Where a task is in its life. Terminal states are final. */
 export type TaskStatus = (typeof TASK_STATUSES)[number];

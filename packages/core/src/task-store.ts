@@ -1,4 +1,5 @@
-import type { ErrorCode, ExitReason, Usage } from '@errand/worker';
+import type { Usage } from '@errand/worker';
+import type { ErrorCode, ExitReason } from './codes.js';
 import type { ValidGoal } from './delegate-input.js';
 import type { TaskStatus } from './task-state.js';
 

@@ -3,7 +3,7 @@ import type { OutputChunk } from '@errand/worker/protocol';
 import type { SteerMessage } from './executor.js';
 import { RingBuffer } from './ring-buffer.js';
 import { isTerminal, type TaskEvent, type TaskState, transition } from './task-state.js';
-import type { TaskRecord } from './task-store.js';
+import type { Checkpoint, TaskRecord } from './task-store.js';
 
 /**
  * A task while it is unfinished, on the host's main thread: its record (plain data, written only by the
@@ -18,6 +18,8 @@ export class Task {
   stopMessage: string | undefined;
   /** Handed to the executor (as opposed to waiting in the engine's fair queue). */
   submitted = false;
+  /** The latest checkpoint: what a run starts from when the task is resumed or moved. */
+  checkpoint: Checkpoint | undefined;
   /** Steering sent before the run was submitted: it travels with the run. */
   pendingSteers: SteerMessage[] = [];
   readonly children = new Set<string>();

@@ -1,4 +1,5 @@
-import type { ErrorCode, ExitReason, Usage } from '@errand/worker';
+import type { Usage } from '@errand/worker';
+import type { ErrorCode, ExitReason } from './codes.js';
 import type { TaskStatus } from './task-state.js';
 
 /** What `delegate` takes. */
@@ -51,6 +52,8 @@ export interface TaskSnapshot {
   exitReason?: ExitReason;
   usage?: Usage;
   metadata?: Record<string, unknown>;
+  /** The task this one was resumed from (`session.resume`). */
+  resumedFrom?: string;
   /** Set by `collect` when its timeout passed before the task ended; the task is left running. */
   timedOut?: boolean;
 }

@@ -42,6 +42,7 @@ function harness(model: Model, tools = new Map<string, LoadedTool>()) {
       tools,
       maxIterations: 5,
       maxToolResultChars: 50,
+      maxCheckpointChars: 2_000_000,
       token,
       inbox,
       output,

@@ -1,10 +1,11 @@
 import type { CancelToken } from './cancel-token.js';
+import { resumeMessages, takeCheckpoint } from './checkpoint.js';
 import { LoopError, StopRequested, toWireError } from './errors.js';
 import type { Inbox } from './inbox.js';
 import type { Model, ModelMessage } from './model.js';
 import { runModelTurn } from './model-turn.js';
 import type { OutputStream } from './output-stream.js';
-import type { TaskOutcome, Usage } from './protocol.js';
+import type { ConversationCheckpoint, TaskOutcome, Usage } from './protocol.js';
 import { runTool } from './tool-step.js';
 import type { LoadedTool } from './toolset.js';
 
@@ -22,6 +23,10 @@ export interface AgentLoopOptions {
   tools: Map<string, LoadedTool>;
   maxIterations: number;
   maxToolResultChars: number;
+  /** Longest checkpoint in JSON characters. */
+  maxCheckpointChars: number;
+  /** Go on from this conversation (a resumed task): its iterations count towards `maxIterations`. */
+  resume?: ConversationCheckpoint;
   token: CancelToken;
   inbox: Inbox;
   output: OutputStream;
@@ -33,13 +38,15 @@ export interface AgentLoopOptions {
  */
 export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutcome> {
   const { model, tools, token, output } = options;
-  const messages: ModelMessage[] = [
-    { role: 'system', content: systemPrompt(options) },
-    { role: 'user', content: options.goal },
-  ];
+  const messages: ModelMessage[] = options.resume
+    ? resumeMessages(options.resume)
+    : [
+        { role: 'system', content: systemPrompt(options) },
+        { role: 'user', content: options.goal },
+      ];
   const offers = [...tools.values()].map((tool) => tool.offer);
   const state = {
-    iterations: 0,
+    iterations: options.resume?.iterations ?? 0,
     lastText: undefined as string | undefined,
     usage: undefined as Usage | undefined,
   };
@@ -102,6 +109,12 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
         const content = await runTool(call, options, () => checkpoint());
         messages.push({ role: 'tool', content, toolCallId: call.id });
       }
+      // The iteration is complete: hand over what the next model call will build on, so a crash loses at most
+      // the iteration in progress.
+      output.post({
+        kind: 'checkpoint',
+        ...takeCheckpoint(messages, state.iterations, options.maxCheckpointChars),
+      });
     }
     return outcome({
       status: 'failed',

@@ -105,7 +105,19 @@ export const parentMessageSchema = z.discriminatedUnion('kind', [
  */
 export type WorkerMessage =
   | { kind: 'start'; at: number }
-  | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress };
+  | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress }
+  | ({ kind: 'checkpoint' } & ConversationCheckpoint);
+
+/**
+ * The conversation as the next model call would see it, after a completed iteration: what a resumed run starts
+ * from. Serialised in the worker, so the host only stores the string.
+ */
+export interface ConversationCheckpoint {
+  /** Model turns completed. */
+  iterations: number;
+  /** `ModelMessage[]` as JSON, at most `maxCheckpointChars` long. */
+  messages: string;
+}
 
 /**
  * Where the loop stands after a model turn. It rides on the next chunk batch rather than in a message of its
@@ -231,6 +243,10 @@ export interface TaskPayload {
   flushMs: number;
   /** Tool results longer than this are cut before they are fed back to the model. */
   maxToolResultChars: number;
+  /** Longest checkpoint (JSON characters); oldest tool results are shortened first to fit. */
+  maxCheckpointChars: number;
+  /** Start from this conversation instead of the goal alone (a resumed task). */
+  resume?: ConversationCheckpoint;
   bridge?: BridgeSpec;
 }
 

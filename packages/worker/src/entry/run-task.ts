@@ -57,6 +57,8 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
       tools,
       maxIterations: payload.maxIterations,
       maxToolResultChars: payload.maxToolResultChars,
+      maxCheckpointChars: payload.maxCheckpointChars,
+      ...(payload.resume === undefined ? {} : { resume: payload.resume }),
       token,
       inbox,
       output,

@@ -107,8 +107,10 @@ export class PiscinaExecutor implements Executor {
       batchSize: pool.outputBatchSize,
       flushMs: pool.outputFlushMs,
       maxToolResultChars: limits.maxToolResultChars,
+      maxCheckpointChars: limits.maxCheckpointChars,
     };
     if (goal.context !== undefined) payload.context = goal.context;
+    if (run.checkpoint) payload.resume = run.checkpoint;
     const transferList: MessagePort[] = [port2];
     if (channel.bridge) {
       payload.bridge = channel.bridge.spec;
@@ -197,6 +199,9 @@ export class PiscinaExecutor implements Executor {
         return;
       case 'chunks':
         events.output(taskId, message.chunks, message.progress);
+        return;
+      case 'checkpoint':
+        events.checkpoint(taskId, { iterations: message.iterations, messages: message.messages });
         return;
     }
   }
