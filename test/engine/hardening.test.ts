@@ -10,7 +10,7 @@ describe('hardening (host side)', () => {
     const sup = supervisor({
       model: scripted([{ toolCalls: [{ name: 'wedge' }] }, { text: 'done' }], true),
       toolsets,
-      pool: { maxThreads: 1, startTimeoutMs: 500 },
+      pool: { maxThreads: 1, startTimeoutMs: 2_000 },
     });
     const errors: Error[] = [];
     sup.on('worker-error', (error) => errors.push(error));
@@ -30,7 +30,7 @@ describe('hardening (host side)', () => {
     const sup = supervisor({
       model: scripted([{ toolCalls: [{ name: 'wedge' }] }, { text: 'done' }], true),
       toolsets,
-      pool: { maxThreads: 1, startTimeoutMs: 500 },
+      pool: { maxThreads: 1, startTimeoutMs: 2_000 },
     });
     const session = sup.session('s');
     await session.collect(session.delegate({ goal: 'wedge the thread' }), { timeoutMs: 20_000 });

@@ -109,12 +109,9 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
         const content = await runTool(call, options, () => checkpoint());
         messages.push({ role: 'tool', content, toolCallId: call.id });
       }
-      // The iteration is complete: hand over what the next model call will build on, so a crash loses at most
-      // the iteration in progress.
-      output.post({
-        kind: 'checkpoint',
-        ...takeCheckpoint(messages, state.iterations, options.maxCheckpointChars),
-      });
+      // The iteration is complete: hand over what the next model call will build on (with the flush before that
+      // call, or the last one if the task ends here), so a crash loses at most the iteration in progress.
+      output.checkpoint(takeCheckpoint(messages, state.iterations, options.maxCheckpointChars));
     }
     return outcome({
       status: 'failed',

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import type { OutputChunk, Progress, WorkerMessage } from './protocol.js';
+import type { ConversationCheckpoint, OutputChunk, Progress, WorkerMessage } from './protocol.js';
 import { redact } from './redact.js';
 
 /**
@@ -35,6 +35,7 @@ export class OutputStream {
   readonly #flushMs: number;
   #batch: OutputChunk[] = [];
   #progress: Progress | undefined;
+  #checkpoint: ConversationCheckpoint | undefined;
   #firstAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #windowAt = Number.NEGATIVE_INFINITY;
@@ -80,6 +81,15 @@ export class OutputStream {
       progress.lastText === undefined ? progress : { ...progress, lastText: redact(progress.lastText) };
   }
 
+  /**
+   * Records the conversation after a completed iteration; it rides on the next flush (at the latest the one
+   * before the next model call, or the last one when the task ends), replacing any checkpoint not yet sent.
+   */
+  checkpoint(checkpoint: ConversationCheckpoint): void {
+    this.#arm();
+    this.#checkpoint = checkpoint;
+  }
+
   /** Flushes when the oldest buffered item has waited `flushMs`, or when the heap is nearly full. */
   tick(): void {
     if (!this.#pending()) return;
@@ -95,8 +105,10 @@ export class OutputStream {
     if (!this.#pending()) return;
     const message: WorkerMessage = { kind: 'chunks', chunks: this.#batch };
     if (this.#progress) message.progress = this.#progress;
+    if (this.#checkpoint) message.checkpoint = this.#checkpoint;
     this.#batch = [];
     this.#progress = undefined;
+    this.#checkpoint = undefined;
     this.#port.postMessage(message);
   }
 
@@ -111,7 +123,7 @@ export class OutputStream {
   }
 
   #pending(): boolean {
-    return this.#batch.length > 0 || this.#progress !== undefined;
+    return this.#batch.length > 0 || this.#progress !== undefined || this.#checkpoint !== undefined;
   }
 
   /** Starts the flush clock when the first item of a batch arrives. */

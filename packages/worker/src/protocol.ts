@@ -105,8 +105,7 @@ export const parentMessageSchema = z.discriminatedUnion('kind', [
  */
 export type WorkerMessage =
   | { kind: 'start'; at: number }
-  | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress }
-  | ({ kind: 'checkpoint' } & ConversationCheckpoint);
+  | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress; checkpoint?: ConversationCheckpoint };
 
 /**
  * The conversation as the next model call would see it, after a completed iteration: what a resumed run starts

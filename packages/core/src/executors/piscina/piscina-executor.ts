@@ -199,9 +199,7 @@ export class PiscinaExecutor implements Executor {
         return;
       case 'chunks':
         events.output(taskId, message.chunks, message.progress);
-        return;
-      case 'checkpoint':
-        events.checkpoint(taskId, { iterations: message.iterations, messages: message.messages });
+        if (message.checkpoint) events.checkpoint(taskId, message.checkpoint);
         return;
     }
   }
