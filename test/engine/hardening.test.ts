@@ -69,4 +69,57 @@ describe('hardening (host side)', () => {
     expect(done.status).toBe('cancelled');
     expect(done.preview.filter((line) => line.startsWith('before the hang'))).toHaveLength(10);
   });
+
+  it('back-pressures a tool that writes faster than the host takes it in: host memory stays bounded', async () => {
+    const sup = supervisor({
+      model: scripted([
+        { toolCalls: [{ name: 'floodBig', arguments: { lines: 80_000, size: 2_000 } }] },
+        { text: 'ok' },
+      ]),
+      toolsets,
+    });
+    const session = sup.session('s');
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 5);
+    // The host is slow on purpose: every output event holds the main thread for a moment.
+    sup.on('task-output', () => {
+      const until = Date.now() + 2;
+      while (Date.now() < until) {}
+      peak = Math.max(peak, process.memoryUsage().rss);
+    });
+    const done = await session.collect(session.delegate({ goal: 'flood 160 MB of output' }), {
+      timeoutMs: 120_000,
+    });
+    clearInterval(sampler);
+    expect(done.status).toBe('completed');
+    expect(done.outputLines).toBeGreaterThanOrEqual(80_000);
+    // 160 MB went through a host slower than the tool; without back-pressure the port's queue held most of it
+    // at once (measured: +190 MB RSS), with it the worker waits (+60 MB).
+    expect((peak - before) / 1024 / 1024).toBeLessThan(110);
+  }, 120_000);
+
+  it('ends a thread that holds too much memory outside the heap, and the pool carries on', async () => {
+    const sup = supervisor({
+      model: scripted([{ toolCalls: [{ name: 'hoardBuffers' }] }]),
+      toolsets,
+      pool: { maxThreads: 1, maxExternalMb: 64 },
+    });
+    const session = sup.session('s');
+    const done = await session.collect(session.delegate({ goal: 'hoard buffers' }), { timeoutMs: 60_000 });
+    expect(done).toMatchObject({
+      status: 'failed',
+      exitReason: 'crashed',
+      error: { code: 'worker_crashed' },
+    });
+    expect(done.error?.message).toMatch(
+      /out of memory: \d+ MB held outside the heap .*pool\.maxExternalMb = 64/,
+    );
+    const next = await session.collect(session.delegate({ goal: 'after', toolsets: [] }), {
+      timeoutMs: 60_000,
+    });
+    expect(next.status).toBe('failed'); // the scripted model calls hoardBuffers again, which is not offered now
+  });
 });

@@ -24,6 +24,7 @@ function payload(index: number): { payload: TaskPayload; port: MessageChannel['p
       flushMs: 16,
       maxToolResultChars: 20_000,
       maxCheckpointChars: 2_000_000,
+      maxExternalBytes: 512 * 1024 * 1024,
     },
   };
 }

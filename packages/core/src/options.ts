@@ -134,6 +134,14 @@ export interface PoolOptions {
    * @default 10_000
    */
   startTimeoutMs?: number;
+  /**
+   * Memory a worker thread may hold outside the V8 heap (Buffers, ArrayBuffers), in MB. `resourceLimits` caps
+   * the heap only, and this memory counts against the host process. Sampled at output, checkpoints and every
+   * 100 ms; past it the thread is ended and its task fails `worker_crashed` ("out of memory: … outside the
+   * heap"). A synchronous loop that never emits nor checkpoints cannot be sampled.
+   * @default 512
+   */
+  maxExternalMb?: number;
 }
 
 /** Options for `new Supervisor()`. */
@@ -228,6 +236,7 @@ const poolSchema = z
     outputBatchSize: count(100_000),
     outputFlushMs: z.number().int().nonnegative().max(60_000),
     startTimeoutMs: count(2 ** 31 - 1),
+    maxExternalMb: count(1_048_576),
   })
   .partial()
   .strict();
@@ -282,6 +291,7 @@ export interface ResolvedPool {
   outputBatchSize: number;
   outputFlushMs: number;
   startTimeoutMs: number;
+  maxExternalMb: number;
 }
 
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
@@ -304,6 +314,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     outputBatchSize: parsed.data.pool?.outputBatchSize ?? 64,
     outputFlushMs: parsed.data.pool?.outputFlushMs ?? 16,
     startTimeoutMs: parsed.data.pool?.startTimeoutMs ?? 10_000,
+    maxExternalMb: parsed.data.pool?.maxExternalMb ?? 512,
   };
   const toolsets: Record<string, ToolsetSpec> = {};
   for (const [name, entry] of Object.entries(parsed.data.toolsets ?? {})) {

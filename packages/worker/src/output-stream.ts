@@ -1,6 +1,12 @@
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import type { ConversationCheckpoint, OutputChunk, Progress, WorkerMessage } from './protocol.js';
+import {
+  CONTROL,
+  type ConversationCheckpoint,
+  type OutputChunk,
+  type Progress,
+  type WorkerMessage,
+} from './protocol.js';
 import { redact } from './redact.js';
 
 /**
@@ -17,6 +23,18 @@ export const MAX_CHUNK_CHARS = 256 * 1024;
  * window.
  */
 export const EAGER_POSTS = 16;
+
+/**
+ * Output the parent may have in flight (posted, not yet taken in), in characters and in batches. Past either,
+ * the worker waits for the parent: a tool that writes faster than the host can take it is slowed down instead
+ * of filling the host's memory.
+ */
+export const WINDOW_CHARS = 4 * 1024 * 1024;
+export const WINDOW_BATCHES = 256;
+/** A batch is posted once it holds this many characters, so one batch stays well inside the window. */
+const BATCH_CHARS = WINDOW_CHARS / 4;
+/** Longest single wait for the parent before the stop flag is looked at again. */
+const CREDIT_WAIT_MS = 50;
 
 /** Share of the heap limit past which buffered output is posted at once: the heap may be about to run out. */
 const HEAP_NEARLY_FULL = 0.9;
@@ -41,11 +59,27 @@ export class OutputStream {
   #windowAt = Number.NEGATIVE_INFINITY;
   #eagerLeft = 0;
   #ticks = 0;
+  #batchChars = 0;
+  /** The control block, whose `consumed` slot the parent advances as it takes batches in. */
+  readonly #control: Int32Array | undefined;
+  readonly #memory: { tick(): void } | undefined;
+  #posted = 0;
+  /** Characters of each batch posted and not yet taken in, oldest first. */
+  #inFlight: number[] = [];
+  #inFlightHead = 0;
+  #inFlightChars = 0;
 
-  constructor(port: MessagePort, batchSize: number, flushMs: number) {
+  constructor(
+    port: MessagePort,
+    batchSize: number,
+    flushMs: number,
+    options: { control?: Int32Array; memory?: { tick(): void } } = {},
+  ) {
     this.#port = port;
     this.#batchSize = batchSize;
     this.#flushMs = flushMs;
+    this.#control = options.control;
+    this.#memory = options.memory;
   }
 
   /** Buffers a chunk; posts the batch when it is full or its oldest item has waited `flushMs`. */
@@ -56,7 +90,9 @@ export class OutputStream {
     this.#arm();
     if (cutLines > 0) this.#batch.push({ ...chunk, text, cutLines });
     else this.#batch.push(text === chunk.text ? chunk : { ...chunk, text });
-    if (this.#batch.length >= this.#batchSize || this.#due()) this.flush();
+    this.#batchChars += text.length;
+    this.#memory?.tick();
+    if (this.#batch.length >= this.#batchSize || this.#batchChars >= BATCH_CHARS || this.#due()) this.flush();
   }
 
   /** Like {@link push}, for lines a tool writes: posted at once, within {@link EAGER_POSTS} per window. */
@@ -92,12 +128,17 @@ export class OutputStream {
 
   /** Flushes when the oldest buffered item has waited `flushMs`, or when the heap is nearly full. */
   tick(): void {
+    this.#memory?.tick();
     if (!this.#pending()) return;
     if (this.#due()) this.flush();
     else if (++this.#ticks % HEAP_CHECK_EVERY === 0 && heapNearlyFull()) this.flush();
   }
 
-  flush(): void {
+  /**
+   * Posts what is buffered. Then, unless `wait` is false (the thread is exiting), waits while the parent has
+   * more than the window in flight.
+   */
+  flush(wait = true): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -106,15 +147,52 @@ export class OutputStream {
     const message: WorkerMessage = { kind: 'chunks', chunks: this.#batch };
     if (this.#progress) message.progress = this.#progress;
     if (this.#checkpoint) message.checkpoint = this.#checkpoint;
+    const chars = this.#batchChars;
     this.#batch = [];
+    this.#batchChars = 0;
     this.#progress = undefined;
     this.#checkpoint = undefined;
     this.#port.postMessage(message);
+    this.#posted += 1;
+    this.#inFlight.push(chars);
+    this.#inFlightChars += chars;
+    if (wait) this.#awaitCredit();
+  }
+
+  /**
+   * Blocks this thread (it is a worker: `Atomics.wait` is allowed, and a tool's synchronous loop could not
+   * yield anyway) while the parent is behind by more than the window, waking when it takes a batch in. A stop
+   * request ends the wait, so back-pressure never delays a cancel.
+   */
+  #awaitCredit(): void {
+    const control = this.#control;
+    if (!control) return;
+    // Over the window, wait until the parent is down to half of it: one wake-up per half window, not a thread
+    // ping-pong per batch.
+    let chars = WINDOW_CHARS;
+    let batchLimit = WINDOW_BATCHES;
+    for (;;) {
+      const consumed = Atomics.load(control, CONTROL.consumed);
+      while (this.#posted - (this.#inFlight.length - this.#inFlightHead) < consumed) {
+        this.#inFlightChars -= this.#inFlight[this.#inFlightHead]!;
+        this.#inFlightHead += 1;
+      }
+      if (this.#inFlightHead > 1024 && this.#inFlightHead * 2 > this.#inFlight.length) {
+        this.#inFlight = this.#inFlight.slice(this.#inFlightHead);
+        this.#inFlightHead = 0;
+      }
+      const batches = this.#posted - consumed;
+      if ((this.#inFlightChars <= chars && batches <= batchLimit) || batches <= 1) return;
+      chars = WINDOW_CHARS / 2;
+      batchLimit = WINDOW_BATCHES / 2;
+      if (Atomics.load(control, CONTROL.stop) !== 0) return;
+      Atomics.wait(control, CONTROL.consumed, consumed, CREDIT_WAIT_MS);
+    }
   }
 
   /** Posts a control message after everything buffered, keeping the port's order. */
   post(message: WorkerMessage): void {
-    this.flush();
+    this.flush(false);
     this.#port.postMessage(message);
   }
 

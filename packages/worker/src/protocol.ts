@@ -82,8 +82,13 @@ export const CONTROL = {
   stop: 0,
   /** Incremented by the parent for every steering message posted, so a busy loop can skip an empty drain. */
   steerCount: 1,
+  /**
+   * Chunk batches the parent has taken in. The worker compares it with what it posted and waits (on this slot)
+   * when the parent falls too far behind: output is back-pressured, never buffered without bound.
+   */
+  consumed: 2,
   /** Int32 slots in the block. */
-  length: 2,
+  length: 3,
 } as const;
 /** Control value: the host cancelled the task. */
 export const STOP_CANCEL = 1;
@@ -105,6 +110,8 @@ export const parentMessageSchema = z.discriminatedUnion('kind', [
  */
 export type WorkerMessage =
   | { kind: 'start'; at: number }
+  /** The thread is about to end itself (e.g. out of memory outside the heap): why, for the task's error. */
+  | { kind: 'fatal'; message: string }
   | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress; checkpoint?: ConversationCheckpoint };
 
 /**
@@ -244,6 +251,8 @@ export interface TaskPayload {
   maxToolResultChars: number;
   /** Longest checkpoint (JSON characters); oldest tool results are shortened first to fit. */
   maxCheckpointChars: number;
+  /** Memory outside the V8 heap (Buffers, ArrayBuffers) past which the thread is ended as out of memory. */
+  maxExternalBytes: number;
   /** Start from this conversation instead of the goal alone (a resumed task). */
   resume?: ConversationCheckpoint;
   bridge?: BridgeSpec;

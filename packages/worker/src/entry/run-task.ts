@@ -10,6 +10,7 @@ import { LoopError, toWireError } from '../errors.js';
 import { HostBridge } from '../host-bridge.js';
 import { Inbox } from '../inbox.js';
 import { loadModel } from '../load-model.js';
+import { MemoryGuard } from '../memory-guard.js';
 import { OutputStream } from '../output-stream.js';
 import type { TaskOutcome, TaskPayload } from '../protocol.js';
 import { redact, registerSecretEnv } from '../redact.js';
@@ -22,13 +23,20 @@ import { loadToolsets } from '../toolset.js';
  */
 const live = new Set<OutputStream>();
 process.on('exit', () => {
-  for (const output of live) output.flush();
+  // No waiting for the parent here: the thread is going away either way.
+  for (const output of live) output.flush(false);
 });
 
 export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
   const control = new Int32Array(payload.control);
   const token = new CancelToken(control);
-  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs);
+  const memory = new MemoryGuard(payload.maxExternalBytes, (message) => {
+    // The Buffers may be held anywhere (a tool's closure, a global): only ending the thread frees them for sure.
+    output.post({ kind: 'fatal', message });
+    output.flush(false);
+    process.exit(1);
+  });
+  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs, { control, memory });
   const inbox = new Inbox(payload.port, control, token);
   output.post({ kind: 'start', at: Date.now() });
   live.add(output);
@@ -73,6 +81,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     // chunks that are still in flight.
     output.flush();
     inbox.close();
+    memory.close();
     bridge?.close();
     live.delete(output);
   }

@@ -25,8 +25,18 @@ export function endFromOutcome(raw: unknown): TaskEnd {
   return end;
 }
 
-/** A rejected Piscina task: the worker exited, threw outside the loop, ran out of memory, or was terminated. */
-export function endFromCrash(error: unknown): TaskEnd {
+/**
+ * A rejected Piscina task: the worker exited, threw outside the loop, ran out of memory, or was terminated.
+ * `fatal` is the reason the worker gave before ending its own thread, when it did.
+ */
+export function endFromCrash(error: unknown, fatal?: string): TaskEnd {
+  if (fatal !== undefined) {
+    return {
+      status: 'failed',
+      exitReason: 'crashed',
+      error: { code: 'worker_crashed', message: `worker crashed: ${fatal}` },
+    };
+  }
   const detail = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   const reason = typeof code === 'string' && !detail.includes(code) ? `${code}: ${detail}` : detail;

@@ -31,6 +31,8 @@ interface Channel {
   handoffs: number;
   /** Set when the run moved to a fresh thread: this attempt's settle and free are not the run's. */
   superseded: boolean;
+  /** Why the worker ended its own thread (e.g. out of memory outside the heap), for the crash message. */
+  fatal: string | undefined;
 }
 
 /** Hand-offs to a thread before a run that never starts is given up. */
@@ -88,6 +90,7 @@ export class PiscinaExecutor implements Executor {
       startTimer: undefined,
       handoffs,
       superseded: false,
+      fatal: undefined,
     };
     this.#channels.set(run.taskId, channel);
     port1.on('message', (message: WorkerMessage) => this.#onMessage(channel, message));
@@ -108,6 +111,7 @@ export class PiscinaExecutor implements Executor {
       flushMs: pool.outputFlushMs,
       maxToolResultChars: limits.maxToolResultChars,
       maxCheckpointChars: limits.maxCheckpointChars,
+      maxExternalBytes: pool.maxExternalMb * 1024 * 1024,
     };
     if (goal.context !== undefined) payload.context = goal.context;
     if (run.checkpoint) payload.resume = run.checkpoint;
@@ -120,7 +124,7 @@ export class PiscinaExecutor implements Executor {
       .run(payload, { transferList, signal: channel.abort.signal })
       .then(
         (outcome: unknown) => this.#settle(channel, () => endFromOutcome(outcome)),
-        (error: unknown) => this.#settle(channel, () => endFromCrash(error)),
+        (error: unknown) => this.#settle(channel, () => endFromCrash(error, channel.fatal)),
       )
       .finally(() => {
         if (channel.superseded) return;
@@ -200,6 +204,12 @@ export class PiscinaExecutor implements Executor {
       case 'chunks':
         events.output(taskId, message.chunks, message.progress);
         if (message.checkpoint) events.checkpoint(taskId, message.checkpoint);
+        // Taken in: the worker may post more (it waits on this slot when it is a window ahead).
+        Atomics.add(channel.control, CONTROL.consumed, 1);
+        Atomics.notify(channel.control, CONTROL.consumed);
+        return;
+      case 'fatal':
+        channel.fatal = message.message;
         return;
     }
   }
