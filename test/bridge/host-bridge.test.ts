@@ -142,7 +142,7 @@ describe('nested delegation', () => {
       'cancel_task',
       'check_task',
       'collect_task',
-      'delegate_task',
+      'delegate_task_async',
       'list_tasks',
       'steer_task',
     ]);

@@ -7,7 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers.js';
 
-const bin = fileURLToPath(new URL('../../packages/tools/dist/mcp-bin.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../packages/tools/dist/mcp/bin.js', import.meta.url));
 let folder = '';
 let config = '';
 
