@@ -111,11 +111,12 @@ export function createMcpServer(supervisor: Supervisor, options: McpServerOption
   const tools = defineDelegationTools(session, { limits: supervisor.limits, ...options.tools });
   const delegate = tools.find((tool) => tool.name === 'delegate_task_async') as DelegationToolDefinition;
   const pollInterval = options.taskPollIntervalMs ?? 1000;
+  const taskStore = new ErrandTaskStore(session, delegate, pollInterval);
   const server = new Server(
     { name: 'errand', version: VERSION },
     {
       capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
-      taskStore: new ErrandTaskStore(session, delegate, pollInterval),
+      taskStore,
     },
   );
   server.onerror =
@@ -123,8 +124,8 @@ export function createMcpServer(supervisor: Supervisor, options: McpServerOption
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools.map(listingOf) }));
 
-  // Tasks created as MCP tasks, whose status changes are pushed to the client.
-  const announced = new Set<string>();
+  // Tasks created as MCP tasks have their status changes pushed to the client, up to the terminal one.
+  const announced = taskStore.created;
   const onStatus = (change: TaskStatusChange) => {
     if (change.sessionId !== sessionId || !announced.has(change.taskId)) return;
     if (change.to !== 'queued' && change.to !== 'running') announced.delete(change.taskId);
@@ -150,7 +151,6 @@ export function createMcpServer(supervisor: Supervisor, options: McpServerOption
       const task = await extra.taskStore.createTask(
         request.params.task.ttl === undefined ? {} : { ttl: request.params.task.ttl },
       );
-      announced.add(task.taskId);
       return { task };
     }
     const progressToken = request.params._meta?.progressToken;

@@ -47,6 +47,11 @@ export class ErrandTaskStore implements TaskStore {
   readonly #session: Session;
   readonly #delegate: DelegationToolDefinition;
   readonly #pollInterval: number;
+  /**
+   * Ids of the tasks created here (task-augmented calls), whose status changes the server pushes. Filled before
+   * `createTask` returns, so the task's first transition (its hand-off to a thread, a tick later) is not missed.
+   */
+  readonly created = new Set<string>();
 
   constructor(session: Session, delegate: DelegationToolDefinition, pollIntervalMs: number) {
     this.#session = session;
@@ -69,6 +74,7 @@ export class ErrandTaskStore implements TaskStore {
     if (reply.error || reply.task_id === undefined) {
       throw new McpError(ErrorCode.InvalidParams, reply.error?.message ?? 'no task was created', reply);
     }
+    this.created.add(reply.task_id);
     return this.#task(this.#session.check(reply.task_id, { previewLines: 0 }));
   }
 
