@@ -37,8 +37,8 @@ async function connect(options: { tasks?: boolean } = {}) {
   return { sup, session: sup.session('mcp-test'), client, close: () => client.close() };
 }
 
-const text = (result: { content?: unknown }) =>
-  JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as Record<string, unknown>;
+const text = (result: object) =>
+  JSON.parse((result as { content: Array<{ text: string }> }).content[0]!.text) as Record<string, unknown>;
 
 describe('MCP done the MCP way', () => {
   it('lists optional arguments as optional, an output schema and annotations per tool, and its version', async () => {
@@ -84,7 +84,7 @@ describe('MCP done the MCP way', () => {
       const started = await client.callTool({ name: 'delegate_task_async', arguments: { goal: 'g' } });
       expect(started.isError).toBeUndefined();
       expect(started.structuredContent).toEqual(text(started));
-      const taskId = started.structuredContent?.task_id as string;
+      const taskId = text(started).task_id as string;
       for (const [name, args] of [
         ['check_task', { task_id: taskId }],
         ['collect_task', { task_id: taskId, timeout_seconds: 30 }],
@@ -99,12 +99,12 @@ describe('MCP done the MCP way', () => {
       });
       const steered = await client.callTool({
         name: 'steer_task',
-        arguments: { task_id: slow.structuredContent?.task_id, message: 'hurry' },
+        arguments: { task_id: (slow.structuredContent as { task_id: string }).task_id, message: 'hurry' },
       });
       expect(steered.structuredContent).toMatchObject({ ok: true, seq: 1, delivery: 'queued' });
       const cancelled = await client.callTool({
         name: 'cancel_task',
-        arguments: { task_id: slow.structuredContent?.task_id },
+        arguments: { task_id: (slow.structuredContent as { task_id: string }).task_id },
       });
       expect(cancelled.structuredContent).toMatchObject({ ok: true, status: 'cancelled' });
       const missing = await client.callTool({ name: 'check_task', arguments: { task_id: 'nope' } });
@@ -189,7 +189,7 @@ describe('MCP Tasks on delegate_task_async', () => {
         arguments: { goal: 'streamed' },
       })) {
         kinds.push(message.type);
-        if (message.type === 'result') final = message.result.structuredContent;
+        if (message.type === 'result') final = message.result.structuredContent as Record<string, unknown>;
       }
       expect(kinds[0]).toBe('taskCreated');
       expect(kinds.at(-1)).toBe('result');

@@ -114,7 +114,7 @@ describe('MCP server over stdio, driven by the real SDK client', () => {
         { timeout: 30_000 },
       )) {
         seen.push(message.type);
-        if (message.type === 'result') result = message.result.structuredContent;
+        if (message.type === 'result') result = message.result.structuredContent as Record<string, unknown>;
       }
       expect(seen[0]).toBe('taskCreated');
       expect(result).toMatchObject({ status: 'completed', result: 'working on it', timed_out: false });
