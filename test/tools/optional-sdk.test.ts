@@ -24,7 +24,10 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 /** Runs an ES module snippet in the folder and returns what it printed. */
 function run(source: string): string {
-  return execFileSync(process.execPath, ['--input-type=module', '-e', source], { cwd: folder, encoding: 'utf8' });
+  return execFileSync(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: folder,
+    encoding: 'utf8',
+  });
 }
 
 describe('@modelcontextprotocol/sdk is an optional peer', () => {
@@ -37,7 +40,9 @@ describe('@modelcontextprotocol/sdk is an optional peer', () => {
       console.log(tools.map((tool) => tool.function.name).join(','));
       await supervisor.close();
     `);
-    expect(openai.trim()).toBe('delegate_task_async,check_task,collect_task,steer_task,cancel_task,list_tasks');
+    expect(openai.trim()).toBe(
+      'delegate_task_async,check_task,collect_task,steer_task,cancel_task,list_tasks',
+    );
     const mcp = run(`
       await import('@errand/tools/mcp').then(
         () => console.log('loaded'),

@@ -6,6 +6,8 @@ export type { AnthropicTool } from './adapters/anthropic.js';
 export { toAnthropicTools } from './adapters/anthropic.js';
 export type { OpenAIFunctionTool } from './adapters/openai.js';
 export { toOpenAITools } from './adapters/openai.js';
+export type { CompletionNoticeOptions } from './completion-notice.js';
+export { completionNotice } from './completion-notice.js';
 export type { DelegationTool } from './delegation-tools.js';
 export { createDelegationTools } from './delegation-tools.js';
 export { handleToolCall, MAX_ARGUMENT_CHARS } from './handle-tool-call.js';
