@@ -1,4 +1,5 @@
 import { defineHostTool } from '@errand/core';
+import { createDelegationTools } from '@errand/tools';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { closeAll, fixture, lineMatching, probe, scripted, supervisor } from '../helpers.js';
@@ -119,7 +120,20 @@ describe('nested delegation', () => {
     const done = await session.collect(id);
     expect(done.status).toBe('completed');
     expect(done.result).toMatch(/^child said: \{"task_id":"[^"]+","status":"completed"/);
-    expect(done.result).toContain('"result":"child result"');
+    // The same reply an LLM's collect_task gets (@errand/tools), not a shape of its own.
+    const reply = JSON.parse(done.result!.slice('child said: '.length)) as Record<string, unknown>;
+    expect(Object.keys(reply)).toEqual([
+      'task_id',
+      'status',
+      'timed_out',
+      'elapsed_seconds',
+      'result',
+      'output',
+      'output_lines',
+      'dropped_lines',
+      'exit_reason',
+    ]);
+    expect(reply).toMatchObject({ result: 'child result', timed_out: false, output: 'child result' });
     const child = session.list().find((task) => task.goal === 'do the sub-goal');
     expect(child?.status).toBe('completed');
   });
@@ -142,7 +156,7 @@ describe('nested delegation', () => {
       'cancel_task',
       'check_task',
       'collect_task',
-      'delegate_task',
+      'delegate_task_async',
       'list_tasks',
       'steer_task',
     ]);
@@ -150,13 +164,37 @@ describe('nested delegation', () => {
     const refused = await session.collect(
       session.delegate({ goal: 'o', model: 'orchestrator', role: 'orchestrator', toolsets: [] }),
     );
+    // Refusals reach the model as the tools' error reply, with the engine's code.
     expect(refused.result).toMatch(
-      /^refused: .*role cannot be orchestrator: a task at depth 1 cannot delegate/,
+      /^refused: \{"error":\{"code":"invalid_input","message":"role cannot be orchestrator: a task at depth 1 cannot delegate/,
     );
     const none = supervisor({ model: scripted([{ text: 'x' }]), limits: { maxDepth: 0 } });
     expect(() => none.session('s').delegate({ goal: 'o', role: 'orchestrator' })).toThrow(
       /role cannot be orchestrator/,
     );
+  });
+
+  it('an orchestrator is offered the LLM tools: same names, arguments and descriptions', async () => {
+    const sup = supervisor({ model: orchestratorModel({ mode: 'schemas' }) });
+    const session = sup.session('schemas');
+    const offered = JSON.parse(
+      (await session.collect(session.delegate({ goal: 'o', role: 'orchestrator', toolsets: [] }))).result!,
+    ) as Array<{
+      name: string;
+      description: string;
+      parameters: { properties: object; required?: string[] };
+    }>;
+    const llm = createDelegationTools(session, { limits: sup.limits });
+    expect(offered.map((tool) => tool.name)).toEqual(llm.map((tool) => tool.name));
+    for (const [index, tool] of offered.entries()) {
+      const twin = llm[index]!;
+      expect(tool.description, tool.name).toBe(twin.description);
+      expect(Object.keys(tool.parameters.properties), tool.name).toEqual(
+        Object.keys(twin.parameters.properties as object),
+      );
+    }
+    // Optional arguments are optional for the orchestrator's model (the all-required form is for OpenAI strict).
+    expect(offered[0]!.parameters.required).toEqual(['goal']);
   });
 
   it('cancelling a parent cancels its descendants', async () => {

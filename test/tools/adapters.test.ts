@@ -119,7 +119,16 @@ describe('adapters against the real SDKs', () => {
       const reply = JSON.parse(await handleToolCall(tools, use.name, use.input as object));
       expect(reply).toEqual({
         tasks: [],
-        counts: { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, timed_out: 0, total: 0 },
+        counts: {
+          queued: 0,
+          running: 0,
+          completed: 0,
+          failed: 0,
+          cancelled: 0,
+          timed_out: 0,
+          interrupted: 0,
+          total: 0,
+        },
       });
     } finally {
       await server.close();

@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const bin = fileURLToPath(new URL('../../packages/tools/dist/mcp-bin.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../packages/tools/dist/mcp/bin.js', import.meta.url));
 let folder = '';
 let config = '';
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,12 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers.js';
 
-const bin = fileURLToPath(new URL('../../packages/tools/dist/mcp-bin.js', import.meta.url));
+const version = (
+  JSON.parse(readFileSync(new URL('../../packages/tools/package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+const bin = fileURLToPath(new URL('../../packages/tools/dist/mcp/bin.js', import.meta.url));
 let folder = '';
 let config = '';
 
@@ -90,6 +96,30 @@ describe('MCP server over stdio, driven by the real SDK client', () => {
       const error = await client.callTool({ name: 'check_task', arguments: { task_id: 'nope' } });
       expect(error.isError).toBe(true);
       expect(json(error)).toMatchObject({ error: { code: 'not_found' } });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('runs delegate_task_async as an MCP task for a client that asks, reporting the package version', async () => {
+    const client = await connect();
+    try {
+      expect(client.getServerVersion()?.version).toBe(version);
+      await client.listTools();
+      const seen: string[] = [];
+      let result: Record<string, unknown> | undefined;
+      for await (const message of client.experimental.tasks.callToolStream(
+        { name: 'delegate_task_async', arguments: { goal: 'a task over stdio' } },
+        undefined,
+        { timeout: 30_000 },
+      )) {
+        seen.push(message.type);
+        if (message.type === 'result') result = message.result.structuredContent as Record<string, unknown>;
+      }
+      expect(seen[0]).toBe('taskCreated');
+      expect(result).toMatchObject({ status: 'completed', result: 'working on it', timed_out: false });
+      const { tasks } = await client.experimental.tasks.listTasks();
+      expect(tasks).toEqual([expect.objectContaining({ taskId: result?.task_id, status: 'completed' })]);
     } finally {
       await client.close();
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Supervisor } from '@errand/core';
-import { serveMcpStdio } from '@errand/tools';
+import { serveMcpStdio } from '@errand/tools/mcp';
 import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
 import { Command, InvalidArgumentError } from 'commander';
 import { settingsFrom, supervisorOptions } from './config.js';

@@ -1,5 +1,25 @@
 export type { ChunkKind, ModelSpec, ToolsetSpec, Usage } from '@errand/worker';
 export type { ErrorCode, ExitReason } from './codes.js';
+export type {
+  DelegationTarget,
+  DelegationToolDefinition,
+  DelegationToolsOptions,
+  ExecuteOptions,
+} from './delegation-ops.js';
+export { defineDelegationTools, unknownToolReply } from './delegation-ops.js';
+export {
+  checkReply,
+  collectReply,
+  delegateInput,
+  errorReply,
+  replyForError,
+  replyForIssues,
+  snake,
+  summaryReply,
+  toolField,
+} from './delegation-replies.js';
+export type { DelegationToolName, ToolBounds, ToolHints } from './delegation-schemas.js';
+export { echo, replySchemas, TOOL_NAMES, toolSchemas } from './delegation-schemas.js';
 export {
   ErrandError,
   InvalidInputError,

@@ -1,5 +1,5 @@
-import { type DelegationTool, type ExecuteOptions, unknownToolReply } from './delegation-tools.js';
-import { errorReply } from './replies.js';
+import { type ExecuteOptions, errorReply, unknownToolReply } from '@errand/core';
+import type { DelegationTool } from './delegation-tools.js';
 
 /**
  * Longest raw JSON argument string parsed. The engine bounds each field (goal 20,000 and context 100,000
@@ -18,7 +18,7 @@ export const MAX_ARGUMENT_CHARS = 2_000_000;
  * }
  */
 export async function handleToolCall(
-  tools: readonly DelegationTool[],
+  tools: readonly Pick<DelegationTool, 'name' | 'execute'>[],
   name: string,
   rawArguments: string | object | null | undefined,
   options?: ExecuteOptions,

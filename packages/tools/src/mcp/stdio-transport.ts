@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { admitLine, errorResponse, requestId } from './mcp-message-gate.js';
+import { admitLine, errorResponse, requestId } from './message-gate.js';
 
 /** Options for {@link McpStdioTransport}. */
 export interface McpStdioTransportOptions {

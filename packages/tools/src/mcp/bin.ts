@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Supervisor, type SupervisorOptions } from '@errand/core';
 import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
-import { serveMcpStdio } from './mcp-server.js';
+import { serveMcpStdio } from './index.js';
 
 function configPath(): string | undefined {
   const flag = process.argv.indexOf('--config');
