@@ -9,8 +9,10 @@ import type BetterSqlite3 from 'better-sqlite3';
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: records and the latest checkpoint per task.
+  // seq: creation order, the order records load in (a rowid alias, so loading needs no sort).
   `CREATE TABLE tasks (
-     id TEXT PRIMARY KEY,
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
      session_id TEXT NOT NULL,
      status TEXT NOT NULL,
      created_at INTEGER NOT NULL,
@@ -18,7 +20,7 @@ export const MIGRATIONS: readonly string[] = [
      finish_seq INTEGER,
      data TEXT NOT NULL
    );
-   CREATE INDEX tasks_by_session ON tasks (session_id, created_at);
+   CREATE INDEX tasks_by_session ON tasks (session_id, seq);
    CREATE INDEX tasks_by_status ON tasks (status);
    CREATE INDEX tasks_by_finish ON tasks (finish_seq) WHERE finish_seq IS NOT NULL;
    CREATE TABLE checkpoints (
