@@ -56,11 +56,13 @@ function loadDriver(): DatabaseConstructor {
   try {
     driver = createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
-    throw new Error(
-      'the SQLite task store needs the package better-sqlite3 (version 12), an optional peer dependency of @errand/core: install it with `npm install better-sqlite3@12`',
-      { cause: error },
-    );
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+      throw new Error(
+        'the SQLite task store needs the package better-sqlite3 (version 12), an optional peer dependency of @errand/core: install it with `npm install better-sqlite3@12`',
+        { cause: error },
+      );
+    }
+    throw unloadable(error);
   }
   return driver;
 }
@@ -96,6 +98,8 @@ export function openStoreFile(path: string): OpenedFile {
     // timeout 0: a file held by another process must fail at once, not after the default 5 s busy wait.
     db = new Database(absolute, { timeout: 0 });
   } catch (error) {
+    // better-sqlite3 loads its native module on the first connection, so a missing build fails here.
+    if (sqliteCode(error)?.startsWith('SQLITE_') !== true) throw unloadable(error);
     throw ioError(absolute, 'SQLite cannot open it', error);
   }
   try {
@@ -185,6 +189,17 @@ function lockAndReadVersion(db: BetterSqlite3.Database, path: string): number {
     // Commit of a transaction that wrote nothing: keeps the lock (exclusive locking mode), changes no byte.
     if (db.inTransaction) db.exec('COMMIT');
   }
+}
+
+/**
+ * better-sqlite3 is installed but cannot load: usually a native module that was never built (pnpm 10 builds
+ * it only when it is listed in onlyBuiltDependencies) or was built for another Node.
+ */
+function unloadable(cause: unknown): Error {
+  return new Error(
+    `better-sqlite3 is installed but cannot be loaded (${messageOf(cause)}): rebuild it for this Node (\`npm rebuild better-sqlite3\`; with pnpm 10, list it in onlyBuiltDependencies)`,
+    { cause },
+  );
 }
 
 function sqliteCode(error: unknown): string | undefined {

@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -324,6 +324,31 @@ describe('SqliteStore write failures', () => {
     expect(reopened.get(task.id)).toMatchObject({ status: 'running', iterations: 3 });
     expect(reopened.get(task.id)?.lastText).toHaveLength(200_000);
     expect(errors).toHaveLength(1);
+  });
+
+  it('reports batches written after the file was deleted, and leaves a replacement file alone', async () => {
+    const errors: Array<{ error: Error; what: string }> = [];
+    const store = openStore({ onError: (error, what) => errors.push({ error, what }) });
+    const path = join(folder, 'tasks.db');
+    const task = record();
+    store.create(task);
+    await tick();
+    rmSync(path);
+    store.update(task.id, { status: 'running' });
+    await tick();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.error.message).toContain(`${path}" was deleted`);
+    expect(errors[0]!.what).toContain(task.id);
+
+    writeFileSync(path, 'a file someone else put here');
+    expect(() => store.update(task.id, { status: 'completed' })).not.toThrow();
+    store.finish(task.id);
+    await tick();
+    expect(errors).toHaveLength(2);
+    expect(errors[1]!.error.message).toContain('was replaced');
+    expect(store.get(task.id)?.status).toBe('completed');
+    await store.close();
+    expect(readFileSync(path, 'utf8')).toBe('a file someone else put here');
   });
 
   it('reports writes after close instead of throwing', async () => {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Checkpoint } from '../task-store.js';
 
@@ -43,6 +44,8 @@ export class WriteQueue {
   #deletes = new Set<string>();
   #scheduled: NodeJS.Immediate | undefined;
   #closed = false;
+  /** The file's identity at open: a batch written after it was deleted or replaced would reach no one. */
+  readonly #inode: number;
   #write:
     | ((upserts: TaskRowValues[], checkpoints: Map<string, Checkpoint>, deletes: Set<string>) => void)
     | undefined;
@@ -59,6 +62,7 @@ export class WriteQueue {
     this.#maxBatch = maxBatch;
     this.#onError = onError ?? warn;
     this.#rowOf = rowOf;
+    this.#inode = statSync(path).ino;
   }
 
   upsert(id: string): void {
@@ -98,6 +102,14 @@ export class WriteQueue {
     this.#deletes = new Set();
     try {
       if (this.#closed) throw new Error('the store is closed');
+      // SQLite keeps writing to the open file after it is unlinked (it has no way to notice with the lock
+      // held), so a deleted or replaced file would swallow every batch in silence: one stat per batch says so.
+      const now = statSync(this.#path, { throwIfNoEntry: false });
+      if (now?.ino !== this.#inode) {
+        throw new Error(
+          `the store file ${JSON.stringify(this.#path)} was ${now ? 'replaced' : 'deleted'} while open; nothing more can be saved until the store is reopened`,
+        );
+      }
       const rows: TaskRowValues[] = [];
       for (const id of upserts) {
         const row = this.#rowOf(id);
