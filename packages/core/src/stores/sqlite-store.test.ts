@@ -351,6 +351,23 @@ describe('SqliteStore write failures', () => {
     expect(readFileSync(path, 'utf8')).toBe('a file someone else put here');
   });
 
+  it('leaves out a record that cannot be serialised and saves the rest of its batch', async () => {
+    const errors: string[] = [];
+    const store = openStore({ onError: (_error, what) => errors.push(what) });
+    const bad = record();
+    bad.goal.metadata = { count: 10n };
+    const good = record();
+    store.create(bad);
+    store.create(good);
+    await tick();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(`1 task record (${bad.id}) that cannot be serialised as JSON`);
+    expect(store.get(bad.id)?.goal.metadata).toEqual({ count: 10n });
+    const reopened = await reopen(store);
+    expect(reopened.get(good.id)).toEqual(good);
+    expect(reopened.get(bad.id)).toBeUndefined();
+  });
+
   it('reports writes after close instead of throwing', async () => {
     const errors: string[] = [];
     const store = openStore({ onError: (_error, what) => errors.push(what) });

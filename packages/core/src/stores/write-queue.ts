@@ -111,12 +111,26 @@ export class WriteQueue {
         );
       }
       const rows: TaskRowValues[] = [];
+      // A record that cannot be serialised (a bigint or a cycle in goal metadata) is left out and reported on
+      // its own, so that it does not keep the rest of every batch it is in from being saved.
+      let unserialisable: { ids: Set<string>; error: unknown } | undefined;
       for (const id of upserts) {
-        const row = this.#rowOf(id);
-        if (row) rows.push(row);
+        try {
+          const row = this.#rowOf(id);
+          if (row) rows.push(row);
+        } catch (error) {
+          unserialisable ??= { ids: new Set(), error };
+          unserialisable.ids.add(id);
+        }
       }
       this.#write ??= this.#prepare();
       this.#write(rows, checkpoints, deletes);
+      if (unserialisable) {
+        this.report(
+          unserialisable.error,
+          `not saved to ${this.#path}: ${count(unserialisable.ids.size, 'task record')} (${ids(unserialisable.ids)}) that cannot be serialised as JSON`,
+        );
+      }
     } catch (error) {
       this.report(error, `not saved to ${this.#path}: ${describeBatch(upserts, checkpoints, deletes)}`);
     }
