@@ -242,6 +242,21 @@ describe('SqliteStore', () => {
     expect(reopened.size).toBe(2);
   });
 
+  it('keeps the order tasks finished in across several reopens', async () => {
+    let store = openStore({ retainFinished: 2 });
+    const tasks = Array.from({ length: 6 }, () => record());
+    const finish = (task: TaskRecord) => {
+      store.create(task);
+      store.update(task.id, { status: 'completed' });
+      store.finish(task.id);
+    };
+    for (const task of tasks.slice(0, 5)) finish(task);
+    store = await reopen(store, { retainFinished: 2 });
+    finish(tasks[5]!);
+    store = await reopen(store, { retainFinished: 1 });
+    expect([...store.ofSession('session-a')].map((task) => task.id)).toEqual([tasks[5]!.id]);
+  });
+
   it('stays bounded over 5,000 tasks with retainFinished 100', async () => {
     const store = openStore({ retainFinished: 100 });
     const path = join(folder, 'tasks.db');

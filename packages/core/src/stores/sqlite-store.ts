@@ -225,26 +225,32 @@ class SqliteTaskStore implements SqliteStore {
 
   /** Loads every record (oldest first), then applies retention, deleting what it drops from the file. */
   #load(): void {
-    // iterate(), not all(): one row's JSON text is alive at a time, which halves the load time of a large file.
+    // iterate(): the index is built as rows come, with no array of every row beside it.
     const rows = this.#db
       .prepare<[], TaskRow>(
         'SELECT id, session_id, status, created_at, ended_at, finish_seq, data FROM tasks ORDER BY seq',
       )
       .iterate();
-    const finished: Array<{ id: string; seq: number; endedAt: number }> = [];
+    const finished: Array<{ id: string; seq: number | null; endedAt: number }> = [];
     for (const row of rows) {
       this.#records.addRow(row);
-      // A terminal record whose finish was not saved (the process died in between) counts as finished last.
-      if (isTerminal(row.status as TaskStatus))
-        finished.push({
-          id: row.id,
-          seq: row.finish_seq ?? Number.MAX_SAFE_INTEGER,
-          endedAt: row.ended_at ?? 0,
-        });
+      if (isTerminal(row.status as TaskStatus)) {
+        finished.push({ id: row.id, seq: row.finish_seq, endedAt: row.ended_at ?? 0 });
+        if (row.finish_seq !== null && row.finish_seq >= this.#nextSeq) this.#nextSeq = row.finish_seq + 1;
+      }
     }
-    finished.sort((a, b) => a.seq - b.seq || a.endedAt - b.endedAt);
+    // The saved order continues: new finishes number on from the highest saved. A terminal record whose finish
+    // was not saved (the process died between the two writes) counts as finished after the others, and gets
+    // its number now.
+    finished.sort(
+      (a, b) =>
+        (a.seq ?? Number.POSITIVE_INFINITY) - (b.seq ?? Number.POSITIVE_INFINITY) || a.endedAt - b.endedAt,
+    );
     for (const entry of finished) {
-      this.#finishSeq.set(entry.id, this.#nextSeq++);
+      if (entry.seq === null) {
+        this.#finishSeq.set(entry.id, this.#nextSeq++);
+        this.#queue.upsert(entry.id);
+      } else this.#finishSeq.set(entry.id, entry.seq);
       this.#finished.push(entry.id);
     }
     this.#applyRetention();
