@@ -139,3 +139,28 @@ export class ShuttingDownError extends ErrandError {
     return hasMarker(error) === 'ShuttingDownError';
   }
 }
+
+/**
+ * The task store's file is held by another live store, in this process (`holder: 'this-process'`) or in
+ * another one (`holder: 'another-process'`): one supervisor per file. The holder's lock is released by its
+ * `close()` or by the end of its process.
+ */
+export class StoreLockedError extends ErrandError {
+  readonly path: string;
+  readonly holder: 'this-process' | 'another-process';
+
+  constructor(path: string, holder: 'this-process' | 'another-process', options?: { cause?: unknown }) {
+    const where = holder === 'this-process' ? 'a store open in this process' : 'another process';
+    super(
+      'store_locked',
+      `the task store ${JSON.stringify(path)} is locked by ${where}; one supervisor per file: close that one or use another path`,
+      { cause: options?.cause, details: { path, holder } },
+    );
+    this.path = path;
+    this.holder = holder;
+  }
+
+  static override isInstance(error: unknown): error is StoreLockedError {
+    return hasMarker(error) === 'StoreLockedError';
+  }
+}

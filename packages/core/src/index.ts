@@ -26,6 +26,7 @@ export {
   LimitExceededError,
   NotFoundError,
   ShuttingDownError,
+  StoreLockedError,
   TaskFinishedError,
 } from './errors.js';
 export type { HostModel, HostTool, HostToolContext } from './host-tools.js';
@@ -34,6 +35,8 @@ export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
 export { DEFAULT_LIMITS } from './options.js';
 export type { CheckOptions, CollectOptions, ResumeOptions } from './session.js';
 export { Session } from './session.js';
+export type { SqliteStore, SqliteStoreOptions } from './stores/sqlite-store.js';
+export { openSqliteStore } from './stores/sqlite-store.js';
 export { Supervisor } from './supervisor.js';
 export type { TaskStatus, TerminalStatus } from './task-state.js';
 export { isTerminal, TASK_STATUSES } from './task-state.js';

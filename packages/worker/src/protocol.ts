@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'limit_exceeded',
   'task_finished',
   'shutting_down',
+  'store_locked',
   'worker_crashed',
   'model_error',
   'tool_error',
