@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Supervisor, type TaskSnapshot } from '@errand/core';
 import { type CliSettings, supervisorOptions } from './config.js';
 import { planDemo } from './demo-plan.js';
-import { seconds, table } from './format.js';
+import { clip, seconds, table } from './format.js';
 import { LiveView, type Row } from './live-view.js';
 import { plain } from './terminal-text.js';
 
@@ -107,17 +107,28 @@ export async function runDemo(
       status: snapshot.status,
       reason: plain(snapshot.error?.message ?? snapshot.status),
     }));
+  // On a terminal the summary fits its width too; elsewhere (logs, pipes) nothing is cut beyond the table's own caps.
+  const width = io.tty ? io.columns?.() : undefined;
+  const fitted = (text: string) =>
+    width
+      ? text
+          .split('\n')
+          .map((line) => clip(line, width - 1))
+          .join('\n')
+      : text;
   io.write(
-    `\n${table(
-      ['task', 'status', 'iterations', 'elapsed', 'steering', 'result'],
-      snapshots.map((snapshot) => [
-        labels.get(snapshot.id)!,
-        snapshot.status,
-        String(snapshot.iterations),
-        seconds(snapshot.elapsedMs),
-        snapshot.steering.sent ? `${snapshot.steering.delivered}/${snapshot.steering.sent} delivered` : '',
-        (snapshot.result ?? snapshot.error?.message ?? '').replace(/^.*?\[demo model\] /, ''),
-      ]),
+    `\n${fitted(
+      table(
+        ['task', 'status', 'iterations', 'elapsed', 'steering', 'result'],
+        snapshots.map((snapshot) => [
+          labels.get(snapshot.id)!,
+          snapshot.status,
+          String(snapshot.iterations),
+          seconds(snapshot.elapsedMs),
+          snapshot.steering.sent ? `${snapshot.steering.delivered}/${snapshot.steering.sent} delivered` : '',
+          (snapshot.result ?? snapshot.error?.message ?? '').replace(/^.*?\[demo model\] /, ''),
+        ]),
+      ),
     )}\n\nhost event-loop delay p99 while agents worked: ${loopDelayP99Ms.toFixed(1)} ms (${hostTicks} host ticks ran)\n`,
   );
   if (failed.length) {

@@ -13,17 +13,23 @@ const graphemes = new Intl.Segmenter();
  */
 export function fit(text: string, width: number): string {
   const flat = plain(text).replace(/\s+/g, ' ');
-  const used = stringWidth(flat);
-  if (used <= width) return flat + ' '.repeat(width - used);
+  const kept = clip(flat, width);
+  return kept + ' '.repeat(Math.max(0, width - stringWidth(kept)));
+}
+
+/** Cuts one line of plain text to at most `width` display columns, ending with an ellipsis when it cut. */
+export function clip(line: string, width: number): string {
+  if (stringWidth(line) <= width) return line;
+  if (width <= 0) return '';
   let kept = '';
   let columns = 0;
-  for (const { segment } of graphemes.segment(flat)) {
+  for (const { segment } of graphemes.segment(line)) {
     const next = stringWidth(segment);
     if (columns + next > width - 1) break;
     kept += segment;
     columns += next;
   }
-  return `${kept}…${' '.repeat(Math.max(0, width - 1 - columns))}`.slice(0, width <= 0 ? 0 : undefined);
+  return `${kept}…`;
 }
 
 /** Seconds with one decimal. */

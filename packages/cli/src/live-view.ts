@@ -64,8 +64,19 @@ export function renderRows(rows: Row[], options: RenderOptions = {}): string[] {
     const room = columns - stringWidth(fixed) - 2;
     const line = room >= 8 ? `${fixed}  ${fit(snapshot.preview.at(-1) ?? '', room)}` : fixed;
     // The last guard: narrow terminals cut the fixed cells too, never wrapping a row onto two lines.
-    return (stringWidth(line) > columns ? sliceAnsi(line, 0, columns) : line).trimEnd();
+    return cut(line, columns).trimEnd();
   });
+}
+
+/**
+ * A coloured line cut to `columns` display columns. slice-ansi keeps the colour codes whole but counts some
+ * symbols narrower than string-width does, so the cut is re-measured until it fits.
+ */
+function cut(line: string, columns: number): string {
+  let end = columns;
+  let kept = line;
+  while (stringWidth(kept) > columns && end > 0) kept = sliceAnsi(line, 0, end--);
+  return kept;
 }
 
 /** Whether to colour output on this stream: a terminal that has colours, and no NO_COLOR set. */
