@@ -54,7 +54,8 @@ describe('errand CLI (the built bin as a subprocess)', () => {
   it('run --json prints the final snapshot', async () => {
     const ran = await errand(['run', '--json', 'Which devDependencies does package.json list?']);
     expect(ran.code).toBe(0);
-    const snapshot = JSON.parse(ran.stdout);
+    const lines = ran.stdout.trim().split('\n');
+    const snapshot = JSON.parse(lines.at(-1)!);
     expect(snapshot).toMatchObject({ status: 'completed', iterations: 2, exitReason: 'completed' });
     expect(snapshot.result).toContain('vitest');
   });
@@ -64,7 +65,7 @@ describe('errand CLI (the built bin as a subprocess)', () => {
     expect(ran.code).toBe(1);
     expect(ran.stderr).toMatch(/failed after 1 iterations \(max_iterations: /);
     const unknown = await errand(['run', '--model', 'gpt-42', 'anything']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown model profile "gpt-42"; allowed: demo/);
   });
 
@@ -86,7 +87,8 @@ describe('errand CLI (the built bin as a subprocess)', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('cancelling');
-    expect(stderr).toMatch(/cancelled after 1 iterations \(cancelled: cancelled: interrupted \(Ctrl-C\)\)/);
+    expect(stderr).toMatch(/cancelled after 1 iterations \(cancelled: interrupted \(Ctrl-C\)\)$/m);
+    expect(stderr).not.toContain('cancelled: cancelled');
   });
 
   it('demo, without a terminal, prints progress lines and a summary with completed, steered and cancelled tasks', async () => {
@@ -142,7 +144,7 @@ describe('errand mcp root (security: the file tools never default to / or $HOME)
       await rm(home, { recursive: true, force: true });
     }
     const missing = await errandBare(['--root', '/nonexistent-errand-root', 'mcp']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/root folder "\/nonexistent-errand-root" does not exist/);
   });
 

@@ -49,8 +49,8 @@ async function inProcess(agents: number, slices: number, modelMs = 1): Promise<v
         batchSize: 64,
         flushMs: 16,
         maxToolResultChars: 20_000,
-      maxCheckpointChars: 2_000_000,
-      maxExternalBytes: 512 * 1024 * 1024,
+        maxCheckpointChars: 2_000_000,
+        maxExternalBytes: 512 * 1024 * 1024,
       };
       return runTask(payload).finally(() => port1.close());
     }),

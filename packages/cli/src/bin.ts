@@ -1,21 +1,40 @@
 #!/usr/bin/env node
-import { Supervisor } from '@errand/core';
+import { readFileSync } from 'node:fs';
+import { InvalidInputError, Supervisor } from '@errand/core';
 import { serveMcpStdio } from '@errand/tools/mcp';
 import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { settingsFrom, supervisorOptions } from './config.js';
 import { runDemo } from './demo.js';
 import { runGoal } from './run.js';
 import { plain } from './terminal-text.js';
+import { checkRootExists, integerFlag, secondsFlag, UsageError } from './usage.js';
 
-const positive = (value: string) => {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number');
-  return number;
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
 };
+
+// A reader that stops reading (`errand run … | head -2`) closes the pipe: end quietly, as `cat` does, instead of
+// dying on an unhandled EPIPE with a stack trace. Worker threads end with the process.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (failure: NodeJS.ErrnoException) => {
+    if (failure.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw failure;
+  });
+}
+
+const write = (text: string) => process.stdout.write(text);
+const error = (text: string) => process.stderr.write(text);
+
+/** A usage error: one line on stderr, exit code 2. */
+function usage(message: string): void {
+  error(`errand: ${plain(message)}\n`);
+  process.exitCode = 2;
+}
 
 const program = new Command('errand')
   .description('Delegate goals to background agents on worker threads.')
+  .version(version, '-V, --version', 'print the version')
   .option('--root <dir>', 'folder the built-in toolsets may read (env ERRAND_ROOT)', undefined)
   .option('--base-url <url>', 'OpenAI-compatible server for a real model (env ERRAND_BASE_URL)')
   .option('--model-id <id>', 'model id on that server (env ERRAND_MODEL)')
@@ -24,28 +43,42 @@ const program = new Command('errand')
     'after',
     '\nWithout --base-url and --model-id the offline demo model runs: deterministic, not an LLM.\n' +
       'Example: ERRAND_BASE_URL=http://127.0.0.1:11434/v1 ERRAND_MODEL=llama3.1 errand run "count TODOs under packages/"',
-  );
+  )
+  // Set before the subcommands are added, which copy them: `errand run --help` lists the global flags too, and
+  // every usage error (unknown command or option, missing argument) is thrown here instead of exiting.
+  .configureHelp({ showGlobalOptions: true })
+  .exitOverride()
+  .configureOutput({
+    // Commander's messages read "error: unknown option '--x'\n(Did you mean --y?)": one line, in our voice.
+    outputError: (message) =>
+      usage(
+        message
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim(),
+      ),
+  })
+  .hook('preAction', () => {
+    const flags = program.opts<{ root?: string }>();
+    if (flags.root !== undefined) checkRootExists(flags.root, '--root');
+    else if (process.env.ERRAND_ROOT) checkRootExists(process.env.ERRAND_ROOT, 'ERRAND_ROOT');
+  });
 
 const settings = () => {
   const flags = program.opts<{ root?: string; baseUrl?: string; modelId?: string; apiKeyEnv?: string }>();
   return settingsFrom(flags);
 };
-const write = (text: string) => process.stdout.write(text);
-const error = (text: string) => process.stderr.write(text);
 
 program
   .command('demo')
   .description('several agents work on this folder in parallel; one is steered, one cancelled, all collected')
-  .option('--think-ms <ms>', 'pause of the demo model before each turn', positive)
+  .option('--think-ms <ms>', 'pause of the demo model before each turn', integerFlag('--think-ms', 0))
   .action(async (options: { thinkMs?: number }) => {
     const report = await runDemo(
       { ...settings(), thinkMs: options.thinkMs },
-      { tty: Boolean(process.stdout.isTTY), write },
+      { tty: Boolean(process.stdout.isTTY), write, columns: () => process.stdout.columns },
     );
-    const expected = report.snapshots.every((snapshot) =>
-      snapshot.id === report.cancelled ? snapshot.status === 'cancelled' : snapshot.status === 'completed',
-    );
-    process.exitCode = expected ? 0 : 1;
+    process.exitCode = report.failed.length === 0 ? 0 : 1;
   });
 
 program
@@ -54,9 +87,12 @@ program
   .argument('<goal>', 'what the agent should do')
   .option('--model <name>', 'model profile: demo, or remote when a base URL and model id are set')
   .option('--toolset <name...>', 'toolsets to allow: workspace, compute (default both)')
-  .option('--timeout <seconds>', 'stop the task after this many seconds', positive)
-  .option('--max-iterations <n>', 'most model turns', positive)
-  .option('--json', 'print the final snapshot as JSON')
+  .option('--timeout <seconds>', 'stop the task after this many seconds', secondsFlag('--timeout'))
+  .option('--max-iterations <n>', 'most model turns', integerFlag('--max-iterations', 1))
+  .option(
+    '--json',
+    'print NDJSON events (task-start, task-output, steer-delivered, task-end), then the snapshot',
+  )
   .action(
     async (
       goal: string,
@@ -112,13 +148,17 @@ program
     await serveMcpStdio(new Supervisor(supervisorOptions({ ...settings(), root: check.root })));
   });
 
-/** A usage error: one line on stderr, exit code 2. */
-function usage(message: string): void {
-  error(`errand: ${message}\n`);
-  process.exitCode = 2;
-}
-
 program.parseAsync().catch((failure: unknown) => {
-  process.stderr.write(`errand: ${plain(failure instanceof Error ? failure.message : String(failure))}\n`);
+  if (failure instanceof CommanderError) {
+    // Help and version were printed as asked; every other CommanderError was printed by outputError.
+    process.exitCode = ['commander.helpDisplayed', 'commander.version'].includes(failure.code) ? 0 : 2;
+    return;
+  }
+  // Our flag checks, and what the engine refused to accept (an unknown --model profile, a goal too long).
+  if (failure instanceof UsageError || InvalidInputError.isInstance(failure)) {
+    usage((failure as Error).message);
+    return;
+  }
+  error(`errand: ${plain(failure instanceof Error ? failure.message : String(failure))}\n`);
   process.exitCode = 1;
 });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { ModelSpec, SupervisorOptions } from '@errand/core';
+import { UsageError } from './usage.js';
 
 /** Where the CLI's settings come from: flags first, then the environment. */
 export interface CliSettings {
@@ -53,7 +54,7 @@ export function supervisorOptions(
       ...(settings.apiKeyEnv ? { apiKeyEnv: settings.apiKeyEnv } : {}),
     } as unknown as ModelSpec;
   } else if (settings.baseUrl || settings.modelId) {
-    throw new Error(
+    throw new UsageError(
       'a real model needs both a base URL (--base-url / ERRAND_BASE_URL) and a model id (--model-id / ERRAND_MODEL)',
     );
   }

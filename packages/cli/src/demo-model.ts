@@ -81,10 +81,11 @@ async function stream(text: string, request: ModelRequest, wordMs: number): Prom
   }
 }
 
-/** The first path-looking word: `packages/core`, `src/`, `README.md`. */
+/** The first path-looking word: `packages/core`, `src/`, `./`, `README.md`, `notes.txt`. */
 function pathIn(text: string): string | undefined {
-  const match =
-    /(?:^|\s)((?:\.\/)?[\w.-]+\/[\w./-]*|[\w-]+\.(?:md|json|ts|js|mjs|yaml))(?=[\s,.;:!?)]|$)/.exec(text);
+  const match = /(?:^|\s)((?:\.\/)?[\w.-]+\/[\w./-]*|[\w-]+\.[A-Za-z][A-Za-z0-9]{0,7})(?=[\s,.;:!?)]|$)/.exec(
+    text,
+  );
   return match?.[1]?.replace(/\/$/, '') || undefined;
 }
 
@@ -129,7 +130,13 @@ function answerFrom(messages: readonly ModelMessage[], lastTool: number): string
     .slice(0, lastTool)
     .reverse()
     .find((message) => message.role === 'assistant' && message.toolCalls?.length)?.toolCalls?.[0];
-  if (result.startsWith('{"error"')) return `The ${call?.name ?? 'tool'} call was refused: ${result}`;
+  // A refused call (no such file, a path outside the root) means the goal was not met: say so by failing the
+  // task, so that hosts (and the demo's exit code) see a failure rather than a "completed" apology.
+  if (result.startsWith('{"error"')) {
+    throw new Error(
+      `[demo model] cannot answer: the ${call?.name ?? 'tool'} call was refused: ${refusal(result)}`,
+    );
+  }
   const lines = result.split('\n');
   switch (call?.name) {
     case 'grep':
@@ -151,5 +158,16 @@ function answerFrom(messages: readonly ModelMessage[], lastTool: number): string
     }
     default:
       return `${call?.name ?? 'tool'} says: ${lines.slice(0, 5).join(' | ').slice(0, 300)}`;
+  }
+}
+
+/** The message of a tool's `{"error": …}` reply. */
+function refusal(result: string): string {
+  try {
+    const reply = JSON.parse(result) as { error?: { message?: unknown } | string };
+    const message = typeof reply.error === 'string' ? reply.error : reply.error?.message;
+    return typeof message === 'string' ? message : result;
+  } catch {
+    return result;
   }
 }

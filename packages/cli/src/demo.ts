@@ -1,34 +1,28 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Supervisor, type TaskSnapshot } from '@errand/core';
 import { type CliSettings, supervisorOptions } from './config.js';
-import { seconds, table } from './format.js';
+import { planDemo } from './demo-plan.js';
+import { clip, seconds, table } from './format.js';
 import { LiveView, type Row } from './live-view.js';
-
-/** The demo's goals: real work on the repository's own files. */
-export const DEMO_GOALS = [
-  { label: 'todos', goal: 'Count TODOs under packages/' },
-  { label: 'hash', goal: 'Hash every file under packages/ 40 times over' },
-  { label: 'largest', goal: 'Find the largest files under packages/' },
-  { label: 'stats', goal: 'Text statistics for README.md' },
-  { label: 'deps', goal: 'Which devDependencies does package.json list?' },
-  { label: 'marathon', goal: 'Hash every file in the repository 1000 times over' },
-] as const;
+import { plain } from './terminal-text.js';
 
 /** What the demo did, for its summary and its tests. */
 export interface DemoReport {
   snapshots: TaskSnapshot[];
   steered: string;
   cancelled: string;
+  /** Tasks that did not end as planned (every task completes, but the cancelled one), with what happened. */
+  failed: { label: string; status: string; reason: string }[];
   loopDelayP99Ms: number;
 }
 
 /**
- * A host that delegates six goals to background agents, keeps its own event loop busy while it shows them,
- * steers one mid-run, cancels another, then collects everything and prints a summary.
+ * A host that delegates six goals about the files under the root to background agents, keeps its own event loop
+ * busy while it shows them, steers one mid-run, cancels another, then collects everything and prints a summary.
  */
 export async function runDemo(
   settings: CliSettings,
-  io: { tty: boolean; write: (text: string) => void },
+  io: { tty: boolean; write: (text: string) => void; columns?: () => number | undefined },
 ): Promise<DemoReport> {
   const supervisor = new Supervisor(
     supervisorOptions(
@@ -37,7 +31,8 @@ export async function runDemo(
     ),
   );
   const session = supervisor.session('demo');
-  const view = new LiveView(io.tty, io.write);
+  const plan = planDemo(settings.root);
+  const view = new LiveView(io.tty, io.write, io.columns);
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   // The host's own work: a little CPU every 20 ms, to show the main thread stays free while agents think.
@@ -48,17 +43,19 @@ export async function runDemo(
   }, 20);
 
   const model = settings.baseUrl ? 'a real model' : 'the offline demo model (deterministic, not an LLM)';
-  view.note(`errand demo: ${DEMO_GOALS.length} background agents on ${settings.root}, using ${model}`);
-  const ids = DEMO_GOALS.map(({ goal }) => session.delegate({ goal, toolsets: ['workspace', 'compute'] }));
+  view.note(`errand demo: ${plan.goals.length} background agents on ${settings.root}, using ${model}`);
+  const ids = plan.goals.map(({ goal }) => session.delegate({ goal, toolsets: ['workspace', 'compute'] }));
   // Measure from here: what matters is the main thread while agents work, not module loading before it.
   delay.reset();
-  const labels = new Map(ids.map((id, index) => [id, DEMO_GOALS[index]!.label]));
+  const labels = new Map(ids.map((id, index) => [id, plan.goals[index]!.label]));
+  const idOf = (label: string) => ids[plan.goals.findIndex((goal) => goal.label === label)]!;
   const steering = new Map<string, string>();
-  const [, steerId, , , , cancelId] = ids as [string, string, string, string, string, string];
+  const steerId = idOf(plan.steer);
+  const cancelId = idOf(plan.cancel);
 
   supervisor.on('task-start', (snapshot) => view.note(`${labels.get(snapshot.id)}: started`));
   supervisor.on('steer-delivered', ({ taskId }) => {
-    steering.set(taskId, 'steer: delivered');
+    steering.set(taskId, 'steering delivered');
     view.note(`${labels.get(taskId)}: steering delivered`);
   });
   supervisor.on('task-end', (snapshot) =>
@@ -82,13 +79,13 @@ export async function runDemo(
   // Steer one agent once it is working, and cancel another once it is deep in its job.
   const steered = (async () => {
     await firstToolCall(session, steerId);
-    const receipt = session.steer(steerId, 'Only look at packages/core, please');
-    steering.set(steerId, 'steer: queued');
-    view.note(`hash: steering sent (seq ${receipt.seq}, queued)`);
+    const receipt = session.steer(steerId, plan.steering);
+    steering.set(steerId, 'steering queued');
+    view.note(`${plan.steer}: steering sent (seq ${receipt.seq}, queued)`);
   })();
   const cancelled = (async () => {
     await firstToolCall(session, cancelId);
-    view.note('marathon: cancelling (the host changed its mind)');
+    view.note(`${plan.cancel}: cancelling (the host changed its mind)`);
     await session.cancel(cancelId, { reason: 'the host changed its mind' });
   })();
 
@@ -103,20 +100,45 @@ export async function runDemo(
   await supervisor.close();
 
   const loopDelayP99Ms = delay.percentile(99) / 1e6;
+  const failed = snapshots
+    .filter((snapshot) => snapshot.status !== (snapshot.id === cancelId ? 'cancelled' : 'completed'))
+    .map((snapshot) => ({
+      label: labels.get(snapshot.id)!,
+      status: snapshot.status,
+      reason: plain(snapshot.error?.message ?? snapshot.status),
+    }));
+  // On a terminal the summary fits its width too; elsewhere (logs, pipes) nothing is cut beyond the table's own caps.
+  const width = io.tty ? io.columns?.() : undefined;
+  const fitted = (text: string) =>
+    width
+      ? text
+          .split('\n')
+          .map((line) => clip(line, width - 1))
+          .join('\n')
+      : text;
   io.write(
-    `\n${table(
-      ['task', 'status', 'iterations', 'elapsed', 'steering', 'result'],
-      snapshots.map((snapshot) => [
-        labels.get(snapshot.id)!,
-        snapshot.status,
-        String(snapshot.iterations),
-        seconds(snapshot.elapsedMs),
-        snapshot.steering.sent ? `${snapshot.steering.delivered}/${snapshot.steering.sent} delivered` : '',
-        (snapshot.result ?? snapshot.error?.message ?? '').replace(/^\[demo model\] /, ''),
-      ]),
+    `\n${fitted(
+      table(
+        ['task', 'status', 'iterations', 'elapsed', 'steering', 'result'],
+        snapshots.map((snapshot) => [
+          labels.get(snapshot.id)!,
+          snapshot.status,
+          String(snapshot.iterations),
+          seconds(snapshot.elapsedMs),
+          snapshot.steering.sent ? `${snapshot.steering.delivered}/${snapshot.steering.sent} delivered` : '',
+          (snapshot.result ?? snapshot.error?.message ?? '').replace(/^.*?\[demo model\] /, ''),
+        ]),
+      ),
     )}\n\nhost event-loop delay p99 while agents worked: ${loopDelayP99Ms.toFixed(1)} ms (${hostTicks} host ticks ran)\n`,
   );
-  return { snapshots, steered: steerId, cancelled: cancelId, loopDelayP99Ms };
+  if (failed.length) {
+    io.write(
+      `\n${failed.length} of ${snapshots.length} agents did not finish as planned:\n${failed
+        .map(({ label, status, reason }) => `  ${label}: ${status}: ${reason}`)
+        .join('\n')}\n`,
+    );
+  }
+  return { snapshots, steered: steerId, cancelled: cancelId, failed, loopDelayP99Ms };
 }
 
 /** Waits until the task's output shows its first tool call. */

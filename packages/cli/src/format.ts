@@ -1,9 +1,35 @@
+import stringWidth from 'string-width';
 import { plain } from './terminal-text.js';
 
-/** Fits text to a width on one line, without terminal escapes: cut with an ellipsis, or padded with spaces. */
+const graphemes = new Intl.Segmenter();
+
+/**
+ * Fits text to a width in terminal columns on one line, without terminal escapes: cut with an ellipsis, or
+ * padded with spaces. Widths are display widths: a CJK character or an emoji takes two columns, a combining
+ * mark none, and a wide character is never cut in half.
+ *
+ * @example
+ * fit('日本語のテキスト', 7) // '日本語…' (6 columns + the ellipsis)
+ */
 export function fit(text: string, width: number): string {
   const flat = plain(text).replace(/\s+/g, ' ');
-  return flat.length > width ? `${flat.slice(0, Math.max(0, width - 1))}…` : flat.padEnd(width);
+  const kept = clip(flat, width);
+  return kept + ' '.repeat(Math.max(0, width - stringWidth(kept)));
+}
+
+/** Cuts one line of plain text to at most `width` display columns, ending with an ellipsis when it cut. */
+export function clip(line: string, width: number): string {
+  if (stringWidth(line) <= width) return line;
+  if (width <= 0) return '';
+  let kept = '';
+  let columns = 0;
+  for (const { segment } of graphemes.segment(line)) {
+    const next = stringWidth(segment);
+    if (columns + next > width - 1) break;
+    kept += segment;
+    columns += next;
+  }
+  return `${kept}…`;
 }
 
 /** Seconds with one decimal. */
@@ -14,7 +40,13 @@ export function seconds(ms: number): string {
 /** A plain-text table: a header row, a rule, then rows; columns sized to their widest cell (capped). */
 export function table(header: string[], rows: string[][], maxWidth = 60): string {
   const widths = header.map((title, column) =>
-    Math.min(maxWidth, Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length))),
+    Math.min(
+      maxWidth,
+      Math.max(
+        stringWidth(title),
+        ...rows.map((row) => stringWidth(plain(row[column] ?? '').replace(/\s+/g, ' '))),
+      ),
+    ),
   );
   const line = (cells: string[]) =>
     cells

@@ -1,4 +1,4 @@
-import { Supervisor } from '@errand/core';
+import { Supervisor, type TaskSnapshot } from '@errand/core';
 import { type CliSettings, supervisorOptions } from './config.js';
 import { plain } from './terminal-text.js';
 
@@ -8,6 +8,7 @@ export interface RunOptions {
   toolsets?: string[] | undefined;
   timeoutSeconds?: number | undefined;
   maxIterations?: number | undefined;
+  /** Print NDJSON: one event per line (`task-start`, `task-output`, `steer-delivered`, `task-end`), then the snapshot. */
   json?: boolean | undefined;
 }
 
@@ -23,17 +24,12 @@ export async function runGoal(
 ): Promise<number> {
   const supervisor = new Supervisor(supervisorOptions(settings));
   const session = supervisor.session('cli');
-  const id = session.delegate({
-    goal,
-    ...(options.model ? { model: options.model } : {}),
-    ...(options.toolsets?.length ? { toolsets: options.toolsets } : {}),
-    ...(options.timeoutSeconds ? { timeoutMs: Math.round(options.timeoutSeconds * 1000) } : {}),
-    ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
-  });
+  const event = (name: string, fields: object) => io.write(`${ndjson({ event: name, ...fields })}\n`);
   let interrupts = 0;
+  let id: string | undefined;
   const onInterrupt = () => {
     interrupts += 1;
-    if (interrupts === 1) {
+    if (interrupts === 1 && id !== undefined) {
       io.error('\ncancelling… (Ctrl-C again to stop at once)\n');
       void session.cancel(id, { reason: 'interrupted (Ctrl-C)' });
     } else {
@@ -42,14 +38,46 @@ export async function runGoal(
   };
   process.on('SIGINT', onInterrupt);
   try {
-    if (!options.json) io.error(`task ${id}\n`);
+    const taskId = session.delegate({
+      goal,
+      ...(options.model ? { model: options.model } : {}),
+      ...(options.toolsets?.length ? { toolsets: options.toolsets } : {}),
+      ...(options.timeoutSeconds ? { timeoutMs: Math.round(options.timeoutSeconds * 1000) } : {}),
+      ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+    });
+    id = taskId;
+    if (options.json) {
+      // Attached before the hand-off, which happens on a later tick: no event of this task is missed.
+      supervisor.on('task-start', (snapshot) => {
+        if (snapshot.id === taskId)
+          event('task-start', { taskId, goal: snapshot.goal, startedAt: snapshot.startedAt });
+      });
+      supervisor.on('steer-delivered', (delivered) => {
+        if (delivered.taskId === taskId) event('steer-delivered', { taskId, seq: delivered.seq });
+      });
+    } else io.error(`task ${taskId}\n`);
     // Output comes from files, tools and models: print it without terminal escape sequences.
-    for await (const line of session.stream(id)) if (!options.json) io.write(`${plain(line.text)}\n`);
-    const snapshot = await session.collect(id, { timeoutMs: 0 });
-    if (options.json) io.write(`${jsonForTerminal(snapshot)}\n`);
-    else {
-      const detail = snapshot.error ? ` (${snapshot.error.code}: ${plain(snapshot.error.message)})` : '';
-      io.error(`\n${snapshot.status} after ${snapshot.iterations} iterations${detail}\n`);
+    for await (const line of session.stream(taskId)) {
+      if (options.json) event('task-output', { taskId, index: line.index, text: line.text });
+      else io.write(`${plain(line.text)}\n`);
+    }
+    const snapshot = await session.collect(taskId, { timeoutMs: 0 });
+    const failure = describeFailure(snapshot, settings, options);
+    if (options.json) {
+      // task-end is written here rather than from the event, so that it follows the task's last output line.
+      event('task-end', {
+        taskId,
+        status: snapshot.status,
+        exitReason: snapshot.exitReason,
+        iterations: snapshot.iterations,
+        elapsedMs: snapshot.elapsedMs,
+        ...(failure ? { error: { code: snapshot.error?.code, message: failure } } : {}),
+      });
+      io.write(`${ndjson(snapshot)}\n`);
+    } else {
+      io.error(
+        `\n${snapshot.status} after ${snapshot.iterations} iterations${failure ? ` (${failure})` : ''}\n`,
+      );
     }
     if (snapshot.status === 'completed') return 0;
     return snapshot.status === 'cancelled' ? 130 : 1;
@@ -60,12 +88,39 @@ export async function runGoal(
 }
 
 /**
- * JSON whose strings carry no raw control character: `JSON.stringify` escapes C0 but writes DEL and C1 (U+009B
- * is a one-character CSI) as they are, so those are escaped too. Parsing it gives back the same value.
+ * The task's error in one phrase: `code: message`, without repeating a code the message already starts with
+ * (a cancel reason reads "cancelled: interrupted (Ctrl-C)"), and naming the server a failed model call went to.
  */
+function describeFailure(
+  snapshot: TaskSnapshot,
+  settings: CliSettings,
+  options: RunOptions,
+): string | undefined {
+  if (!snapshot.error) return undefined;
+  const { code } = snapshot.error;
+  const message = plain(snapshot.error.message);
+  let text = message.startsWith(`${code}:`) ? message : `${code}: ${message}`;
+  const remote = settings.baseUrl && settings.modelId && (options.model ?? 'remote') === 'remote';
+  if (code === 'model_error' && remote && !text.includes(settings.baseUrl!)) {
+    text += ` (model server ${settings.baseUrl}, model ${settings.modelId})`;
+  }
+  return text;
+}
+
+/**
+ * One line of JSON whose strings carry no raw control character: `JSON.stringify` escapes C0 but writes DEL and
+ * C1 (U+009B is a one-character CSI) as they are, so those are escaped too. Parsing it gives back the same value.
+ */
+export function ndjson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /\p{Cc}/gu,
+    (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** {@link ndjson}, indented: raw newlines there are the layout's own (JSON.stringify escaped those in strings). */
 export function jsonForTerminal(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(
-    // Raw newlines here are the layout's own: JSON.stringify has escaped those inside strings.
     /(?![\n\t])\p{Cc}/gu,
     (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

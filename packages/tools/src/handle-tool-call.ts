@@ -20,7 +20,7 @@ export const MAX_ARGUMENT_CHARS = 2_000_000;
 export async function handleToolCall(
   tools: readonly Pick<DelegationTool, 'name' | 'execute'>[],
   name: string,
-  rawArguments: string | object | null | undefined,
+  rawArguments: unknown,
   options?: ExecuteOptions,
 ): Promise<string> {
   const tool = tools.find((candidate) => candidate.name === name);

@@ -5,7 +5,6 @@
  * The API key is read here, inside the worker, from the environment variable the spec names: it never
  * travels in a payload and is redacted from everything that leaves the worker.
  */
-import OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
@@ -15,6 +14,16 @@ import { describeError, LoopError } from '../errors.js';
 import type { Model, ModelMessage, ModelRequest, ModelResponse, ToolCall } from '../model.js';
 import type { OpenAICompatibleModelSpec } from '../protocol.js';
 import { redact } from '../redact.js';
+
+// `openai` is an optional peer dependency of @errand/worker: only this provider needs it, and this module is itself
+// imported on demand (load-model.ts), so a host that never uses the provider never installs or loads the SDK.
+const { default: OpenAI } = await import('openai').catch((error: unknown) => {
+  if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  throw new LoopError(
+    'model_error',
+    'the openai-compatible model provider needs the openai package, which is not installed: npm install openai',
+  );
+});
 
 export function createOpenAICompatibleModel(spec: OpenAICompatibleModelSpec): Model {
   const apiKey = spec.apiKeyEnv ? process.env[spec.apiKeyEnv] : undefined;
