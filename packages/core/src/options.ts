@@ -174,10 +174,13 @@ export interface SupervisorOptions {
   /** The worker threads that run agents (the default `piscina` executor). */
   pool?: PoolOptions;
   /**
-   * Where task records live. Plain data, so a JSON config can carry it.
+   * Where task records live. Plain data, so a JSON config can carry it. `sqlite` keeps every record, its full
+   * result, output tail and latest checkpoint in one file (needs the optional `better-sqlite3@12`), so tasks
+   * survive a restart: those left unfinished by a process that died end `interrupted` and can be resumed.
    * @default { kind: 'memory' }
+   * @example { kind: 'sqlite', path: '/var/lib/my-host/errand.db' }
    */
-  store?: { kind: 'memory' };
+  store?: { kind: 'memory' } | { kind: 'sqlite'; path: string };
   /**
    * Where tasks run. Plain data, so a JSON config can carry it.
    * @default { kind: 'piscina' } (worker threads of this process, configured by `pool`)
@@ -260,8 +263,10 @@ const optionsSchema = z
     hostTools: z.record(z.string(), z.any()).optional(),
     hostModels: z.record(z.string(), z.any()).optional(),
     store: z
-      .object({ kind: z.literal('memory') })
-      .strict()
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('memory') }).strict(),
+        z.object({ kind: z.literal('sqlite'), path: z.string().min(1) }).strict(),
+      ])
       .optional(),
     executor: z
       .object({ kind: z.literal('piscina') })
@@ -272,6 +277,7 @@ const optionsSchema = z
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
+  store: NonNullable<SupervisorOptions['store']>;
   hostTools: Record<string, HostTool>;
   hostModels: Record<string, HostModel>;
   model: ModelSpec;
@@ -351,6 +357,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   if (Object.hasOwn(toolsets, 'host'))
     throw new InvalidInputError('toolsets.host', 'host', 'is reserved: "host" names the host tools');
   return {
+    store: parsed.data.store ?? { kind: 'memory' },
     model: parsed.data.model,
     models: parsed.data.models ?? {},
     toolsets,

@@ -3,6 +3,7 @@ import { Engine } from './engine.js';
 import { describeValue, InvalidInputError } from './errors.js';
 import { type Limits, resolveOptions, type SupervisorOptions } from './options.js';
 import { Session } from './session.js';
+import { openSqliteStore } from './stores/sqlite-store.js';
 import type { SupervisorEvents } from './types.js';
 
 /**
@@ -35,7 +36,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         return true;
       }
     };
-    this.#engine = new Engine(resolveOptions(options), emit as never);
+    const resolved = resolveOptions(options);
+    // The store opens first: a locked or corrupt file throws here, before any thread is started.
+    const store =
+      resolved.store.kind === 'sqlite'
+        ? openSqliteStore(resolved.store.path, {
+            retainFinished: resolved.limits.retainFinished,
+            onError: (error, what) => emit('store-error', { error, message: what }),
+          })
+        : undefined;
+    this.#engine = new Engine(resolved, emit as never, store ? { store } : {});
   }
 
   /** The limits in force, defaults included. */

@@ -100,6 +100,11 @@ export interface SupervisorEvents {
   'steer-delivered': [event: { taskId: string; sessionId: string; seq: number }];
   /** Every status change, with its time. */
   'task-status': [event: TaskStatusChange];
+  /**
+   * A durable store could not save some writes (disk full, file removed). Tasks go on and reach their
+   * terminal state in memory; `message` says what was not saved.
+   */
+  'store-error': [event: { error: Error; message: string }];
   /** A worker failed outside any task (e.g. it threw in a timer after its task returned). */
   'worker-error': [error: Error];
   /**
