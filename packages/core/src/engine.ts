@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redactor } from '@errand/worker';
 import type { OutputChunk, Progress } from '@errand/worker/protocol';
+import { assertAdmission, interruptedPatch } from './admission.js';
 import { CompletionFeed } from './completion-feed.js';
 import { type ValidGoal, validateGoal } from './delegate-input.js';
 import { delegationHostFor } from './delegation-host.js';
 import {
-  describeValue,
   InvalidInputError,
   LimitExceededError,
   NotFoundError,
@@ -18,11 +18,12 @@ import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 import { assertQueueRoom } from './queue-admission.js';
 import { hostRedactor, redactError } from './redactor.js';
+import { type ResumeInput, resumedGoal } from './resume-input.js';
 import { snapshotOf } from './snapshot.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
-import { isTerminal, type TaskEvent } from './task-state.js';
+import type { TaskEvent } from './task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
@@ -33,12 +34,6 @@ type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEven
 export interface EngineParts {
   executor?: ExecutorFactory;
   store?: TaskStore;
-}
-
-/** What `resume` may change for the new run. */
-export interface ResumeInput {
-  maxIterations?: number;
-  timeoutMs?: number;
 }
 
 /** A task as a caller finds it: its record, and its live state while it is unfinished. */
@@ -119,69 +114,14 @@ export class Engine {
   resume(sessionId: string, id: string, options: ResumeInput = {}): string {
     if (this.#closing) throw new ShuttingDownError();
     const { record, live } = this.view(sessionId, id);
-    if (live || !isTerminal(record.status)) {
-      throw new InvalidInputError(
-        'taskId',
-        id,
-        `names task ${id}, which is still ${record.status}; cancel it first`,
-      );
-    }
-    if (record.status === 'completed') {
-      throw new InvalidInputError(
-        'taskId',
-        id,
-        `names task ${id}, which completed: there is nothing to resume`,
-      );
-    }
     const checkpoint = this.#store.checkpoint(record.id);
-    if (!checkpoint) {
-      const why = record.iterations === 0 ? 'the task never ran' : 'the task never completed an iteration';
-      throw new InvalidInputError(
-        'taskId',
-        id,
-        `has no checkpoint: ${why}`,
-        `task ${id} cannot be resumed: no checkpoint: ${why}`,
-      );
-    }
-    const { limits } = this.options;
-    const goal = { ...record.goal };
-    if (options.maxIterations !== undefined) {
-      const value = options.maxIterations;
-      if (!Number.isInteger(value) || value < 1 || value > limits.maxIterations) {
-        throw new InvalidInputError(
-          'maxIterations',
-          value,
-          `must be an integer from 1 to ${limits.maxIterations}, got ${describeValue(value)}`,
-        );
-      }
-      goal.maxIterations = value;
-    }
-    if (goal.maxIterations <= checkpoint.iterations) {
-      throw new InvalidInputError(
-        'maxIterations',
-        goal.maxIterations,
-        `must be more than the ${checkpoint.iterations} iterations task ${id} already ran (it counts them all), got ${goal.maxIterations}`,
-      );
-    }
-    if (options.timeoutMs !== undefined) {
-      const value = options.timeoutMs;
-      if (!Number.isInteger(value) || value < 1 || value > limits.maxTimeoutMs) {
-        throw new InvalidInputError(
-          'timeoutMs',
-          value,
-          `must be an integer from 1 to ${limits.maxTimeoutMs}, got ${describeValue(value)}`,
-        );
-      }
-      goal.timeoutMs = value;
-    }
+    const goal = resumedGoal(record, live !== undefined, checkpoint, options, this.options.limits);
     return this.#admit(
       sessionId,
       goal,
       record.parentId !== undefined && this.#live.has(record.parentId) ? record.parentId : undefined,
-      {
-        resumedFrom: record.id,
-        checkpoint,
-      },
+      // resumedGoal has refused a task without a checkpoint.
+      { resumedFrom: record.id, checkpoint: checkpoint! },
     );
   }
 
@@ -205,28 +145,8 @@ export class Engine {
       }
       depth = parent.record.depth + 1;
     }
-    if (depth > limits.maxDepth) {
-      throw new LimitExceededError(
-        'maxDepth',
-        limits.maxDepth,
-        `delegation may nest ${limits.maxDepth} level(s) deep; this would be ${depth}`,
-      );
-    }
-    if (goal.role === 'orchestrator' && depth >= limits.maxDepth) {
-      throw new InvalidInputError(
-        'role',
-        goal.role,
-        `cannot be orchestrator: a task at depth ${depth} cannot delegate (limits.maxDepth = ${limits.maxDepth})`,
-      );
-    }
     const unfinished = this.#unfinished.get(sessionId) ?? 0;
-    if (unfinished >= limits.maxTasksPerSession) {
-      throw new LimitExceededError(
-        'maxTasksPerSession',
-        limits.maxTasksPerSession,
-        `session already has ${unfinished} unfinished tasks (limit maxTasksPerSession = ${limits.maxTasksPerSession}); collect or cancel some first`,
-      );
-    }
+    assertAdmission(limits, { depth, role: goal.role, unfinished });
     assertQueueRoom(this.#queued, this.#waiting, sessionId, limits.maxQueued);
     const record: TaskRecord = {
       id: randomUUID(),
@@ -368,16 +288,7 @@ export class Engine {
   #interruptLeftovers(): void {
     const at = Date.now();
     for (const record of [...this.#store.unfinished()]) {
-      const patch: TaskRecordPatch = {
-        status: 'interrupted',
-        exitReason: 'interrupted',
-        error: {
-          code: 'interrupted',
-          message: `the process running this task stopped before it finished (it was ${record.status})`,
-        },
-        endedAt: at,
-        transitions: [...record.transitions, { status: 'interrupted', at }],
-      };
+      const patch = interruptedPatch(record, at);
       Object.assign(record, patch);
       this.#store.update(record.id, patch);
       this.#store.finish(record.id);
