@@ -46,17 +46,8 @@ export function resumedGoal(
     );
   }
   const goal = { ...record.goal };
-  if (options.maxIterations !== undefined) {
-    const value = options.maxIterations;
-    if (!Number.isInteger(value) || value < 1 || value > limits.maxIterations) {
-      throw new InvalidInputError(
-        'maxIterations',
-        value,
-        `must be an integer from 1 to ${limits.maxIterations}, got ${describeValue(value)}`,
-      );
-    }
-    goal.maxIterations = value;
-  }
+  if (options.maxIterations !== undefined)
+    goal.maxIterations = integerIn('maxIterations', options.maxIterations, limits.maxIterations);
   if (goal.maxIterations <= checkpoint.iterations) {
     throw new InvalidInputError(
       'maxIterations',
@@ -64,16 +55,18 @@ export function resumedGoal(
       `must be more than the ${checkpoint.iterations} iterations task ${record.id} already ran (it counts them all), got ${goal.maxIterations}`,
     );
   }
-  if (options.timeoutMs !== undefined) {
-    const value = options.timeoutMs;
-    if (!Number.isInteger(value) || value < 1 || value > limits.maxTimeoutMs) {
-      throw new InvalidInputError(
-        'timeoutMs',
-        value,
-        `must be an integer from 1 to ${limits.maxTimeoutMs}, got ${describeValue(value)}`,
-      );
-    }
-    goal.timeoutMs = value;
-  }
+  if (options.timeoutMs !== undefined)
+    goal.timeoutMs = integerIn('timeoutMs', options.timeoutMs, limits.maxTimeoutMs);
   return goal;
+}
+
+function integerIn(field: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidInputError(
+      field,
+      value,
+      `must be an integer from 1 to ${max}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
 }

@@ -1,5 +1,6 @@
 import { isTerminal } from '../task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
+import { FinishedLog } from './finished-log.js';
 
 /**
  * The default store: records in memory, indexed by id and by session. Finished records are kept up to
@@ -7,21 +8,15 @@ import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task
  * tasks have run.
  */
 export class MemoryStore implements TaskStore {
-  readonly #retainFinished: number;
+  readonly #finished: FinishedLog;
   readonly #records = new Map<string, TaskRecord>();
   /** Latest checkpoint per retained task: what a resume or a move to another thread starts from. */
   readonly #checkpoints = new Map<string, Checkpoint>();
   readonly #bySession = new Map<string, Set<TaskRecord>>();
-  /**
-   * Finished ids in the order they finished, from `#head` on. An array with a moving head rather than a Set:
-   * V8's ordered hash tables keep deleted entries as holes until they rehash, so taking the oldest of a Set
-   * after many evictions walks every hole, which was the costliest step of the dispatch path.
-   */
-  #finished: string[] = [];
-  #head = 0;
+  readonly #evictOne = (id: string) => this.#evict(id);
 
   constructor(retainFinished: number) {
-    this.#retainFinished = retainFinished;
+    this.#finished = new FinishedLog(retainFinished);
   }
 
   /** Records held, finished or not. */
@@ -44,16 +39,7 @@ export class MemoryStore implements TaskStore {
   }
 
   finish(id: string): void {
-    this.#finished.push(id);
-    while (this.#finished.length - this.#head > this.#retainFinished) {
-      this.#evict(this.#finished[this.#head]!);
-      this.#head += 1;
-    }
-    // Drop the evicted prefix once it outweighs the live part: amortised O(1), memory bounded.
-    if (this.#head > 1024 && this.#head * 2 > this.#finished.length) {
-      this.#finished = this.#finished.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#finished.push(id, this.#evictOne);
   }
 
   get(id: string): TaskRecord | undefined {

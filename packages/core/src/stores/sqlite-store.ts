@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { describeValue, InvalidInputError } from '../errors.js';
 import { isTerminal, type TaskStatus } from '../task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
+import { FinishedLog } from './finished-log.js';
 import { RecordIndex, type TaskRow } from './record-index.js';
 import { openStoreFile, registerConnection } from './sqlite-file.js';
 import { release } from './store-lock.js';
@@ -100,13 +101,11 @@ class SqliteTaskStore implements SqliteStore {
   readonly path: string;
   readonly #realPath: string;
   readonly #db: BetterSqlite3.Database;
-  readonly #retainFinished: number;
+  readonly #finished: FinishedLog;
+  readonly #evictOne = (id: string) => this.#evict(id);
   readonly #records = new RecordIndex();
   /** Finish order of each retained finished record, saved with it so retention survives a restart. */
   readonly #finishSeq = new Map<string, number>();
-  /** Finished ids, oldest first from `#head` (an array with a moving head, as in the memory store). */
-  #finished: string[] = [];
-  #head = 0;
   #nextSeq = 1;
   readonly #queue: WriteQueue;
   readonly #readCheckpoint: BetterSqlite3.Statement<[string], { iterations: number; messages: string }>;
@@ -123,7 +122,7 @@ class SqliteTaskStore implements SqliteStore {
     this.#db = db;
     this.path = path;
     this.#realPath = realPath;
-    this.#retainFinished = retainFinished;
+    this.#finished = new FinishedLog(retainFinished);
     this.#readCheckpoint = db.prepare('SELECT iterations, messages FROM checkpoints WHERE task_id = ?');
     this.#queue = new WriteQueue(db, path, maxBatch, onError, (id) => {
       const record = this.#records.get(id);
@@ -153,9 +152,8 @@ class SqliteTaskStore implements SqliteStore {
   finish(id: string): void {
     if (!this.#records.has(id) || this.#finishSeq.has(id)) return;
     this.#finishSeq.set(id, this.#nextSeq++);
-    this.#finished.push(id);
     this.#queue.upsert(id);
-    this.#applyRetention();
+    this.#finished.push(id, this.#evictOne);
   }
 
   get(id: string): TaskRecord | undefined {
@@ -205,17 +203,6 @@ class SqliteTaskStore implements SqliteStore {
     }
   }
 
-  #applyRetention(): void {
-    while (this.#finished.length - this.#head > this.#retainFinished) {
-      this.#evict(this.#finished[this.#head]!);
-      this.#head += 1;
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#finished.length) {
-      this.#finished = this.#finished.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
   #evict(id: string): void {
     if (!this.#records.has(id)) return;
     this.#records.delete(id);
@@ -251,9 +238,8 @@ class SqliteTaskStore implements SqliteStore {
         this.#finishSeq.set(entry.id, this.#nextSeq++);
         this.#queue.upsert(entry.id);
       } else this.#finishSeq.set(entry.id, entry.seq);
-      this.#finished.push(entry.id);
+      this.#finished.push(entry.id, this.#evictOne);
     }
-    this.#applyRetention();
     // Written at once, not at the end of the tick: the open is the one moment a synchronous write is expected.
     this.#queue.flush();
   }
