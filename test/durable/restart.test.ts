@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,12 +131,14 @@ describe('durable tasks (SQLite store, real processes)', () => {
     const corrupt = join(folder, 'corrupt.db');
     await writeFile(corrupt, 'this is not a database, just text\n'.repeat(200));
     const before = (await stat(corrupt)).mtimeMs;
-    const threads = process.getActiveResourcesInfo().length;
-    expect(() => durable({ model: scripted([{ text: 'x' }]) }, corrupt)).toThrow(
-      expect.objectContaining({ message: expect.stringContaining(corrupt) }),
-    );
+    // OS threads of this process: a worker thread is created synchronously when a pool with minThreads starts.
+    const threads = async () => (await readdir('/proc/self/task')).length;
+    const threadsBefore = await threads();
+    expect(() =>
+      durable({ model: scripted([{ text: 'x' }]), pool: { maxThreads: 2, minThreads: 2 } }, corrupt),
+    ).toThrow(expect.objectContaining({ message: expect.stringContaining(corrupt) }));
     expect((await stat(corrupt)).mtimeMs).toBe(before);
-    expect(process.getActiveResourcesInfo().length).toBe(threads);
+    expect(await threads()).toBe(threadsBefore);
   });
 
   it('a store file deleted mid-run: tasks still end, and store-error says what was not saved', async () => {
