@@ -202,8 +202,10 @@ program
       return;
     }
     error(`errand mcp: file tools rooted at ${check.root}${check.broad ? ' (broad root allowed)' : ''}\n`);
-    const { supervisor, session, storePath } = openSupervisor({ ...settings(), root: check.root }, 'work', (line) =>
-      error(`${line}\n`),
+    const { supervisor, session, storePath } = openSupervisor(
+      { ...settings(), root: check.root },
+      'work',
+      (line) => error(`${line}\n`),
     );
     error(`errand mcp: session "${session.id}" in ${storePath ? `the store ${storePath}` : 'memory'}\n`);
     await serveMcpStdio(supervisor, { sessionId: session.id });

@@ -61,13 +61,15 @@ export default function createModel(options: DemoModelOptions = {}): Model {
           : '';
       let text: string;
       let plan: Plan | undefined;
+      const pass = lastTool === -1 ? undefined : nextPass(messages, `${goal} ${steering ?? ''}`);
       if (lastTool === -1) {
         plan = planFor(goal, steering);
         text = `[demo model] Plan: ${plan.says}.`;
       } else if (lastSteer > lastTool && steering && !/\b(stop|enough|wrap up)\b/i.test(steering)) {
         plan = planFor(goal, steering);
         text = `[demo model] Steering received ("${steering}"). Re-planning: ${plan.says}.`;
-      } else if ((plan = nextPass(messages, `${goal} ${steering ?? ''}`))) {
+      } else if (pass) {
+        plan = pass;
         text = `[demo model] ${resumed}${plan.says}.`;
       } else {
         text = `[demo model] ${resumed}${answerFrom(messages, lastTool)}`;
@@ -154,7 +156,8 @@ function nextPass(messages: readonly ModelMessage[], words: string): Plan | unde
   let done = 0;
   for (const message of messages.slice(planned)) {
     for (const each of message.role === 'assistant' ? (message.toolCalls ?? []) : []) {
-      if (each.name === 'hash_files') done += Number((each.arguments as { rounds?: unknown } | null)?.rounds ?? 1);
+      if (each.name === 'hash_files')
+        done += Number((each.arguments as { rounds?: unknown } | null)?.rounds ?? 1);
     }
   }
   if (done >= total) return undefined;

@@ -31,7 +31,12 @@ export interface CommandIo {
  * Delegates one goal, streams its output, and returns the exit code: 0 when it completed, 130 when it was
  * cancelled (Ctrl-C), 1 otherwise. The first Ctrl-C cancels cooperatively; a second one terminates the worker.
  */
-export function runGoal(goal: string, settings: CliSettings, options: RunOptions, io: CommandIo): Promise<number> {
+export function runGoal(
+  goal: string,
+  settings: CliSettings,
+  options: RunOptions,
+  io: CommandIo,
+): Promise<number> {
   return follow(settings, options, io, (session) => {
     const taskId = session.delegate({
       goal,
@@ -75,7 +80,11 @@ export function resumeTask(
       return { taskId, label: `task ${taskId} (resumes ${before.id})` };
     } catch (error) {
       // The limit counts the earlier iterations too: say so with the flag's name.
-      if (InvalidInputError.isInstance(error) && error.field === 'maxIterations' && typeof error.value === 'number') {
+      if (
+        InvalidInputError.isInstance(error) &&
+        error.field === 'maxIterations' &&
+        typeof error.value === 'number'
+      ) {
         throw new UsageError(
           options.maxIterations
             ? `--max-iterations must be more than the ${before.iterations} iterations task ${before.id} already ran (they count toward it), got ${error.value}`
@@ -102,7 +111,9 @@ async function follow(
   io: CommandIo,
   start: (session: Session, storePath: string | undefined) => { taskId: string; label: string },
 ): Promise<number> {
-  const { supervisor, session, storePath } = openSupervisor(settings, 'work', (line) => io.error(`${line}\n`));
+  const { supervisor, session, storePath } = openSupervisor(settings, 'work', (line) =>
+    io.error(`${line}\n`),
+  );
   const event = (name: string, fields: object) => io.write(`${ndjson({ event: name, ...fields })}\n`);
   let interrupts = 0;
   let id: string | undefined;

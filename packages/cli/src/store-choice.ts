@@ -64,7 +64,8 @@ export function probeSqlite(): SqliteProbe {
   try {
     Database = require('better-sqlite3') as typeof Database;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return { loadable: false, installed: false };
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
+      return { loadable: false, installed: false };
     return { loadable: false, installed: true, reason: messageOf(error) };
   }
   try {
