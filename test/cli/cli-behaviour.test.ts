@@ -23,11 +23,18 @@ interface Ran {
 
 /** Runs the bin with exactly these arguments, without ERRAND_* variables from the outer environment. */
 async function errand(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  const { ERRAND_ROOT: _root, ERRAND_BASE_URL: _url, ERRAND_MODEL: _model, ...base } = process.env;
+  const {
+    ERRAND_ROOT: _root,
+    ERRAND_BASE_URL: _url,
+    ERRAND_MODEL: _model,
+    ERRAND_STORE: _store,
+    ...base
+  } = process.env;
   try {
     const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
       cwd: folder,
-      env: { ...base, ...env },
+      // The task store goes to a state folder of the test's own, never the real home.
+      env: { ...base, XDG_STATE_HOME: state, ...env },
       timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
@@ -39,14 +46,19 @@ async function errand(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran>
 
 /** A folder that is not this repository: a few notes and a readme, no packages/ and no package.json. */
 let folder = '';
+let state = '';
 beforeAll(async () => {
+  state = await mkdtemp(join(tmpdir(), 'errand-cli-state-'));
   folder = await mkdtemp(join(tmpdir(), 'errand-cli-'));
   await mkdir(join(folder, 'notes'));
   await writeFile(join(folder, 'notes', 'shopping.md'), 'TODO: buy milk\nbread\n');
   await writeFile(join(folder, 'notes', 'ideas.txt'), 'FIXME: a better name\nsomething else\n');
   await writeFile(join(folder, 'README.md'), '# Notes\nA folder of notes and ideas.\n');
 });
-afterAll(() => rm(folder, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(folder, { recursive: true, force: true });
+  await rm(state, { recursive: true, force: true });
+});
 
 /** A usage error: exit code 2 and exactly one line on stderr, starting with "errand: ". */
 function expectUsageError(ran: Ran, message: string | RegExp): void {
@@ -127,6 +139,7 @@ describe('errand run', () => {
   it('ends quietly with exit 0 when its reader closes the pipe (| head -2)', async () => {
     const child = spawn(process.execPath, [bin, '--root', repo, 'run', 'Count TODOs under packages/'], {
       cwd: repo,
+      env: { ...process.env, XDG_STATE_HOME: state },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
@@ -16,10 +16,22 @@ interface Ran {
   stderr: string;
 }
 
+/** The task store goes to a state folder of this file's own, never the real home. */
+let state = '';
+beforeAll(async () => {
+  state = await mkdtemp(join(tmpdir(), 'errand-cli-state-'));
+});
+afterAll(() => rm(state, { recursive: true, force: true }));
+const stateEnv = (): NodeJS.ProcessEnv => {
+  const { ERRAND_STORE: _store, ERRAND_SESSION: _session, ...base } = process.env;
+  return { ...base, XDG_STATE_HOME: state };
+};
+
 async function errand(args: string[]): Promise<Ran> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [bin, '--root', root, ...args], {
       cwd: root,
+      env: stateEnv(),
       timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
@@ -75,6 +87,7 @@ describe('errand CLI (the built bin as a subprocess)', () => {
       [bin, '--root', root, 'run', 'Hash every file in the repository 1000 times over'],
       {
         cwd: root,
+        env: stateEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -108,7 +121,7 @@ describe('errand CLI (the built bin as a subprocess)', () => {
 
 /** Runs the bin with exactly these arguments (no implied --root) and a chosen environment. */
 async function errandBare(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Promise<Ran> {
-  const { ERRAND_ROOT: _ignored, ...base } = process.env;
+  const { ERRAND_ROOT: _ignored, ...base } = stateEnv();
   try {
     const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
       cwd,
@@ -168,7 +181,7 @@ describe('errand mcp root (security: the file tools never default to / or $HOME)
           },
         }),
       );
-      const mcpBin = fileURLToPath(new URL('../../packages/tools/dist/mcp-bin.js', import.meta.url));
+      const mcpBin = fileURLToPath(new URL('../../packages/tools/dist/mcp/bin.js', import.meta.url));
       const ran = await exec(process.execPath, [mcpBin, '--config', config], { timeout: 30_000 }).then(
         () => ({ code: 0, stderr: '' }),
         (error: { code: number; stderr: string }) => error,
@@ -190,6 +203,7 @@ describe('errand mcp', () => {
       command: process.execPath,
       args: [bin, '--root', root, 'mcp'],
       cwd: root,
+      env: stateEnv() as Record<string, string>,
       stderr: 'pipe',
     });
     let stderr = '';

@@ -15,8 +15,10 @@ const exec = promisify(execFile);
 const HOSTILE = 'TODO \u001b]0;pwned\u0007\u001b[2J\u009b31m fix\u0007 me\r later\n';
 const CONTROLS = /(?![\n\t])\p{Cc}/u;
 let root = '';
+let state = '';
 
 beforeAll(async () => {
+  state = await mkdtemp(join(tmpdir(), 'errand-escapes-state-'));
   root = await mkdtemp(join(tmpdir(), 'errand-escapes-'));
   await mkdir(join(root, 'packages'));
   await writeFile(join(root, 'packages', 'notes.txt'), HOSTILE);
@@ -25,11 +27,16 @@ beforeAll(async () => {
   await copyFile(join(repo, 'package.json'), join(root, 'package.json'));
   await copyFile(join(repo, 'README.md'), join(root, 'README.md'));
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+  await rm(state, { recursive: true, force: true });
+});
 
 async function errand(args: string[]) {
+  const { ERRAND_STORE: _store, ...base } = process.env;
   const { stdout, stderr } = await exec(process.execPath, [bin, '--root', root, ...args], {
     cwd: root,
+    env: { ...base, XDG_STATE_HOME: state },
     timeout: 60_000,
   });
   return { stdout, stderr };
@@ -42,6 +49,20 @@ describe('the CLI prints task text without terminal escapes', () => {
     for (const text of [stdout, stderr]) {
       expect(text).not.toContain('\u001b]0;pwned');
       expect(text).not.toContain('\u001b[2J');
+      expect(text).not.toMatch(CONTROLS);
+    }
+  });
+
+  it('errand tasks and errand show: the table, the output tail and the result carry none either', async () => {
+    const { stderr: ran } = await errand(['run', 'Count TODOs under packages/']);
+    const id = /^task ([0-9a-f-]{36})$/m.exec(ran)?.[1];
+    const { stdout: listed } = await errand(['tasks', '--status', 'completed']);
+    expect(listed).toMatch(new RegExp(`^${id}\\s+completed\\s`, 'm'));
+    const { stdout } = await errand(['show', id!]);
+    expect(stdout).toContain('packages/notes.txt:1: TODO  fix me later');
+    expect(stdout).toMatch(/^result:\n\[demo model\] Found/m);
+    for (const text of [listed, stdout]) {
+      expect(text).not.toContain('\u001b]0;pwned');
       expect(text).not.toMatch(CONTROLS);
     }
   });

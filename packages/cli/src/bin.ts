@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { InvalidInputError, Supervisor } from '@errand/core';
+import { InvalidInputError, TASK_STATUSES } from '@errand/core';
 import { serveMcpStdio } from '@errand/tools/mcp';
 import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
 import { Command, CommanderError } from 'commander';
-import { settingsFrom, supervisorOptions } from './config.js';
+import { CLI_SESSION, type CliFlags, settingsFrom } from './config.js';
 import { runDemo } from './demo.js';
-import { runGoal } from './run.js';
+import { openSupervisor } from './open-supervisor.js';
+import { resumeTask, runGoal } from './run.js';
+import { defaultStorePath } from './store-choice.js';
+import { listTasks, showTask } from './tasks.js';
 import { plain } from './terminal-text.js';
 import { checkRootExists, integerFlag, secondsFlag, UsageError } from './usage.js';
 
@@ -39,9 +42,18 @@ const program = new Command('errand')
   .option('--base-url <url>', 'OpenAI-compatible server for a real model (env ERRAND_BASE_URL)')
   .option('--model-id <id>', 'model id on that server (env ERRAND_MODEL)')
   .option('--api-key-env <name>', 'environment variable holding the API key (env ERRAND_API_KEY_ENV)')
+  .option(
+    '--store <path>',
+    `file that keeps tasks across commands, or "memory" to keep nothing (env ERRAND_STORE; default ${defaultStorePath()})`,
+  )
+  .option(
+    '--session <name>',
+    `errand session the commands work in (env ERRAND_SESSION; default "${CLI_SESSION}", shared by run, demo, resume, tasks, show and mcp)`,
+  )
   .addHelpText(
     'after',
     '\nWithout --base-url and --model-id the offline demo model runs: deterministic, not an LLM.\n' +
+      'Tasks are kept in the store: a task a crash or Ctrl-C stopped shows in `errand tasks` and goes on with `errand resume ID`.\n' +
       'Example: ERRAND_BASE_URL=http://127.0.0.1:11434/v1 ERRAND_MODEL=llama3.1 errand run "count TODOs under packages/"',
   )
   // Set before the subcommands are added, which copy them: `errand run --help` lists the global flags too, and
@@ -64,10 +76,8 @@ const program = new Command('errand')
     else if (process.env.ERRAND_ROOT) checkRootExists(process.env.ERRAND_ROOT, 'ERRAND_ROOT');
   });
 
-const settings = () => {
-  const flags = program.opts<{ root?: string; baseUrl?: string; modelId?: string; apiKeyEnv?: string }>();
-  return settingsFrom(flags);
-};
+const settings = () => settingsFrom(program.opts<CliFlags>());
+const columns = () => (process.stdout.isTTY ? process.stdout.columns : undefined);
 
 program
   .command('demo')
@@ -76,7 +86,7 @@ program
   .action(async (options: { thinkMs?: number }) => {
     const report = await runDemo(
       { ...settings(), thinkMs: options.thinkMs },
-      { tty: Boolean(process.stdout.isTTY), write, columns: () => process.stdout.columns },
+      { tty: Boolean(process.stdout.isTTY), write, error, columns: () => process.stdout.columns },
     );
     process.exitCode = report.failed.length === 0 ? 0 : 1;
   });
@@ -120,6 +130,51 @@ program
   );
 
 program
+  .command('tasks')
+  .description('list the tasks kept in the store (this session), oldest first')
+  .option('--status <status>', `only tasks in this status: ${TASK_STATUSES.join(', ')}`)
+  .option('--json', 'print the rows as one JSON array')
+  .action(async (options: { status?: string; json?: boolean }) => {
+    process.exitCode = await listTasks(settings(), options, { write, error, columns });
+  });
+
+program
+  .command('show')
+  .description('one task in full: status, timings, steering, the output tail and the whole result')
+  .argument('<id>', 'task id (see errand tasks)')
+  .option('--json', 'print the snapshot as one line of JSON')
+  .action(async (id: string, options: { json?: boolean }) => {
+    process.exitCode = await showTask(id, settings(), options, { write, error, columns });
+  });
+
+program
+  .command('resume')
+  .description(
+    'go on with a stopped task (interrupted, cancelled, timed out, failed) from its last checkpoint, as a new task; streams and exits like run',
+  )
+  .argument('<id>', 'task id (see errand tasks)')
+  .option('--timeout <seconds>', 'stop the new task after this many seconds', secondsFlag('--timeout'))
+  .option(
+    '--max-iterations <n>',
+    'most model turns, the earlier ones included (default: the original limit)',
+    integerFlag('--max-iterations', 1),
+  )
+  .option('--json', 'print NDJSON events, then the snapshot, as run does')
+  .addHelpText(
+    'after',
+    '\nExit codes as for run (0 completed, 130 cancelled, 1 otherwise); 2 when the task cannot be resumed (it completed,\n' +
+      'is still running, or has no checkpoint); 1 when the store holds no such task.',
+  )
+  .action(async (id: string, options: { timeout?: number; maxIterations?: number; json?: boolean }) => {
+    process.exitCode = await resumeTask(
+      id,
+      settings(),
+      { timeoutSeconds: options.timeout, maxIterations: options.maxIterations, json: options.json },
+      { write, error },
+    );
+  });
+
+program
   .command('mcp')
   .description(
     'serve the six delegation tools over MCP stdio; the file tools read only under --root DIR (or ERRAND_ROOT), which is required',
@@ -131,6 +186,8 @@ program
   .addHelpText(
     'after',
     '\nThe root is never assumed: MCP hosts start servers in / or your home folder, so the current folder is not used.\n' +
+      `Every connection works in one session (--session, default "${CLI_SESSION}") of the store, so a client that\n` +
+      'reconnects can still check and collect what it delegated before, and errand tasks lists it.\n' +
       'Example: errand --root ~/code/my-project mcp',
   )
   .action(async (options: { allowBroadRoot?: boolean }) => {
@@ -145,7 +202,13 @@ program
       return;
     }
     error(`errand mcp: file tools rooted at ${check.root}${check.broad ? ' (broad root allowed)' : ''}\n`);
-    await serveMcpStdio(new Supervisor(supervisorOptions({ ...settings(), root: check.root })));
+    const { supervisor, session, storePath } = openSupervisor(
+      { ...settings(), root: check.root },
+      'work',
+      (line) => error(`${line}\n`),
+    );
+    error(`errand mcp: session "${session.id}" in ${storePath ? `the store ${storePath}` : 'memory'}\n`);
+    await serveMcpStdio(supervisor, { sessionId: session.id });
   });
 
 program.parseAsync().catch((failure: unknown) => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { ModelSpec, SupervisorOptions } from '@errand/core';
+import { type StoreChoice, storeChoice } from './store-choice.js';
 import { UsageError } from './usage.js';
 
 /** Where the CLI's settings come from: flags first, then the environment. */
@@ -14,10 +15,30 @@ export interface CliSettings {
   apiKeyEnv?: string | undefined;
   /** Pause of the offline demo model before each turn. */
   thinkMs?: number | undefined;
+  /** Where tasks are kept. @default memory (the command's default comes from {@link settingsFrom}) */
+  store?: StoreChoice | undefined;
+  /** The errand session the commands work in. @default {@link CLI_SESSION} */
+  session?: string | undefined;
+}
+
+/**
+ * The one session the CLI's commands share in a store (`run`, `demo`, `resume`, `tasks`, `show`, and `mcp`
+ * unless `--session` names another), so that each command finds what the others left.
+ */
+export const CLI_SESSION = 'cli';
+
+/** What the global flags gave (each may be absent). */
+export interface CliFlags extends Omit<CliSettings, 'root' | 'store' | 'session'> {
+  root?: string | undefined;
+  /** `--store`: a file path, or `memory`. */
+  store?: string | undefined;
+  session?: string | undefined;
 }
 
 /** Settings from `ERRAND_*` variables, overridden by whatever the flags gave. */
-export function settingsFrom(flags: Partial<CliSettings>, env: NodeJS.ProcessEnv = process.env): CliSettings {
+export function settingsFrom(flags: CliFlags, env: NodeJS.ProcessEnv = process.env): CliSettings {
+  const session = flags.session ?? env.ERRAND_SESSION ?? CLI_SESSION;
+  if (session.trim() === '') throw new UsageError('--session must not be blank');
   return {
     root: resolve(flags.root ?? env.ERRAND_ROOT ?? process.cwd()),
     baseUrl: flags.baseUrl ?? env.ERRAND_BASE_URL,
@@ -25,6 +46,8 @@ export function settingsFrom(flags: Partial<CliSettings>, env: NodeJS.ProcessEnv
     apiKeyEnv:
       flags.apiKeyEnv ?? env.ERRAND_API_KEY_ENV ?? (env.OPENAI_API_KEY ? 'OPENAI_API_KEY' : undefined),
     thinkMs: flags.thinkMs,
+    store: storeChoice(flags.store, env),
+    session,
   };
 }
 

@@ -26,6 +26,12 @@ interface Plan {
   says: string;
 }
 
+/**
+ * Most rounds one `hash_files` call does. A longer job ("1000 times over") is done in passes, one per model
+ * turn, so it completes iterations (and checkpoints) as it goes: stopped midway, it can be resumed.
+ */
+export const ROUNDS_PER_PASS = 100;
+
 export default function createModel(options: DemoModelOptions = {}): Model {
   const thinkMs = options.thinkMs ?? 300;
   const wordMs = options.wordMs ?? 25;
@@ -47,16 +53,26 @@ export default function createModel(options: DemoModelOptions = {}): Model {
         outputTokens: 0,
       };
 
+      // A conversation given back from a checkpoint ends with the host's note, after the last tool result.
+      const last = messages.at(-1);
+      const resumed =
+        lastTool !== -1 && last?.role === 'user' && !last.content.startsWith(STEERING_PREFIX)
+          ? 'Resumed from a checkpoint. '
+          : '';
       let text: string;
       let plan: Plan | undefined;
+      const pass = lastTool === -1 ? undefined : nextPass(messages, `${goal} ${steering ?? ''}`);
       if (lastTool === -1) {
         plan = planFor(goal, steering);
         text = `[demo model] Plan: ${plan.says}.`;
       } else if (lastSteer > lastTool && steering && !/\b(stop|enough|wrap up)\b/i.test(steering)) {
         plan = planFor(goal, steering);
         text = `[demo model] Steering received ("${steering}"). Re-planning: ${plan.says}.`;
+      } else if (pass) {
+        plan = pass;
+        text = `[demo model] ${resumed}${plan.says}.`;
       } else {
-        text = `[demo model] ${answerFrom(messages, lastTool)}`;
+        text = `[demo model] ${resumed}${answerFrom(messages, lastTool)}`;
       }
       await stream(text, request, wordMs);
       usage.outputTokens = text.length >> 2;
@@ -103,7 +119,7 @@ function planFor(goal: string, steering: string | undefined): Plan {
   if (/hash/i.test(goal)) {
     return {
       tool: 'hash_files',
-      args: { path, rounds: Math.min(rounds, 1000) },
+      args: { path, rounds: Math.min(rounds, 1000, ROUNDS_PER_PASS) },
       says: `hash every file under ${path}${rounds > 1 ? ` ${rounds} times over` : ''}`,
     };
   }
@@ -122,6 +138,37 @@ function planFor(goal: string, steering: string | undefined): Plan {
     };
   }
   return { tool: 'list_files', args: { path, recursive: true }, says: `list the files under ${path}` };
+}
+
+/**
+ * The next pass of a hash job longer than {@link ROUNDS_PER_PASS} rounds, or undefined when the plan's rounds
+ * are done (or the plan is not a hash). Counts the rounds of the `hash_files` calls since the last plan, so a
+ * resumed conversation goes on where its checkpoint left off.
+ */
+function nextPass(messages: readonly ModelMessage[], words: string): Plan | undefined {
+  const planned = lastIndex(
+    messages,
+    (message) => message.role === 'assistant' && /\b(Plan|Re-planning):/.test(message.content),
+  );
+  const call = messages[planned]?.toolCalls?.[0];
+  if (call?.name !== 'hash_files') return undefined;
+  const total = Math.min(Number(/(\d+)\s*(?:times|rounds)/i.exec(words)?.[1] ?? 1), 1000);
+  let done = 0;
+  for (const message of messages.slice(planned)) {
+    for (const each of message.role === 'assistant' ? (message.toolCalls ?? []) : []) {
+      if (each.name === 'hash_files')
+        done += Number((each.arguments as { rounds?: unknown } | null)?.rounds ?? 1);
+    }
+  }
+  if (done >= total) return undefined;
+  const rounds = Math.min(total - done, ROUNDS_PER_PASS);
+  const passes = Math.ceil(total / ROUNDS_PER_PASS);
+  const path = (call.arguments as { path?: unknown } | null)?.path ?? '.';
+  return {
+    tool: 'hash_files',
+    args: { path, rounds },
+    says: `Pass ${Math.floor(done / ROUNDS_PER_PASS) + 1} of ${passes}: ${done} of ${total} rounds done, hashing every file under ${String(path)} ${rounds} more times`,
+  };
 }
 
 function answerFrom(messages: readonly ModelMessage[], lastTool: number): string {

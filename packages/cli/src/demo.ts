@@ -1,9 +1,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Supervisor, type TaskSnapshot } from '@errand/core';
-import { type CliSettings, supervisorOptions } from './config.js';
+import type { Session, TaskSnapshot } from '@errand/core';
+import type { CliSettings } from './config.js';
 import { planDemo } from './demo-plan.js';
-import { clip, seconds, table } from './format.js';
+import { fitLines, seconds, table } from './format.js';
 import { LiveView, type Row } from './live-view.js';
+import { openSupervisor } from './open-supervisor.js';
 import { plain } from './terminal-text.js';
 
 /** What the demo did, for its summary and its tests. */
@@ -22,15 +23,21 @@ export interface DemoReport {
  */
 export async function runDemo(
   settings: CliSettings,
-  io: { tty: boolean; write: (text: string) => void; columns?: () => number | undefined },
+  io: {
+    tty: boolean;
+    write: (text: string) => void;
+    /** Where notices about the store go (stderr). @default write */
+    error?: (text: string) => void;
+    columns?: () => number | undefined;
+  },
 ): Promise<DemoReport> {
-  const supervisor = new Supervisor(
-    supervisorOptions(
-      { ...settings, thinkMs: settings.thinkMs ?? 500 },
-      { limits: { cancelGraceMs: 1_000 }, pool: { maxThreads: 8 } },
-    ),
+  // The demo's tasks go to the CLI's session in its store, like `run`'s: `errand tasks` lists them afterwards.
+  const { supervisor, session } = openSupervisor(
+    { ...settings, thinkMs: settings.thinkMs ?? 500 },
+    'work',
+    (line) => (io.error ?? io.write)(`${line}\n`),
+    { limits: { cancelGraceMs: 1_000 }, pool: { maxThreads: 8 } },
   );
-  const session = supervisor.session('demo');
   const plan = planDemo(settings.root);
   const view = new LiveView(io.tty, io.write, io.columns);
   const delay = monitorEventLoopDelay({ resolution: 1 });
@@ -108,14 +115,7 @@ export async function runDemo(
       reason: plain(snapshot.error?.message ?? snapshot.status),
     }));
   // On a terminal the summary fits its width too; elsewhere (logs, pipes) nothing is cut beyond the table's own caps.
-  const width = io.tty ? io.columns?.() : undefined;
-  const fitted = (text: string) =>
-    width
-      ? text
-          .split('\n')
-          .map((line) => clip(line, width - 1))
-          .join('\n')
-      : text;
+  const fitted = (text: string) => fitLines(text, io.tty ? io.columns?.() : undefined);
   io.write(
     `\n${fitted(
       table(
@@ -142,6 +142,6 @@ export async function runDemo(
 }
 
 /** Waits until the task's output shows its first tool call. */
-async function firstToolCall(session: ReturnType<Supervisor['session']>, taskId: string): Promise<void> {
+async function firstToolCall(session: Session, taskId: string): Promise<void> {
   for await (const line of session.stream(taskId)) if (line.text.startsWith('→ ')) return;
 }

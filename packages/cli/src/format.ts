@@ -32,6 +32,25 @@ export function clip(line: string, width: number): string {
   return `${kept}…`;
 }
 
+/**
+ * Text whose every line is cut to `width - 1` columns: what a terminal shows without wrapping. Without a width
+ * (not a terminal: logs, pipes) the text is left whole.
+ */
+export function fitLines(text: string, width: number | undefined): string {
+  if (!width) return text;
+  return text
+    .split('\n')
+    .map((line) => clip(line, width - 1))
+    .join('\n');
+}
+
+/** A local date and time to the second, `2025-03-14 09:26:53`, for tables and `show`. */
+export function when(ms: number): string {
+  const date = new Date(ms);
+  const two = (value: number) => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
 /** Seconds with one decimal. */
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;

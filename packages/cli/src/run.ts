@@ -1,6 +1,8 @@
-import { Supervisor, type TaskSnapshot } from '@errand/core';
-import { type CliSettings, supervisorOptions } from './config.js';
+import { InvalidInputError, NotFoundError, type Session, type TaskSnapshot } from '@errand/core';
+import type { CliSettings } from './config.js';
+import { openSupervisor } from './open-supervisor.js';
 import { plain } from './terminal-text.js';
+import { UsageError } from './usage.js';
 
 /** Options of `errand run`. */
 export interface RunOptions {
@@ -12,18 +14,106 @@ export interface RunOptions {
   json?: boolean | undefined;
 }
 
+/** Options of `errand resume`. */
+export interface ResumeRunOptions {
+  timeoutSeconds?: number | undefined;
+  maxIterations?: number | undefined;
+  json?: boolean | undefined;
+}
+
+/** Where a command writes: stdout and stderr. */
+export interface CommandIo {
+  write: (text: string) => void;
+  error: (text: string) => void;
+}
+
 /**
  * Delegates one goal, streams its output, and returns the exit code: 0 when it completed, 130 when it was
  * cancelled (Ctrl-C), 1 otherwise. The first Ctrl-C cancels cooperatively; a second one terminates the worker.
  */
-export async function runGoal(
+export function runGoal(
   goal: string,
   settings: CliSettings,
   options: RunOptions,
-  io: { write: (text: string) => void; error: (text: string) => void },
+  io: CommandIo,
 ): Promise<number> {
-  const supervisor = new Supervisor(supervisorOptions(settings));
-  const session = supervisor.session('cli');
+  return follow(settings, options, io, (session) => {
+    const taskId = session.delegate({
+      goal,
+      ...(options.model ? { model: options.model } : {}),
+      ...(options.toolsets?.length ? { toolsets: options.toolsets } : {}),
+      ...(options.timeoutSeconds ? { timeoutMs: Math.round(options.timeoutSeconds * 1000) } : {}),
+      ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+    });
+    return { taskId, label: `task ${taskId}` };
+  });
+}
+
+/**
+ * Resumes a stopped task of the CLI's session from its last checkpoint as a new task, then behaves exactly as
+ * {@link runGoal}: streams, exits 0 / 130 / 1. What cannot be resumed (completed, no checkpoint, an iteration
+ * limit already reached) throws `UsageError` or `InvalidInputError` (the command exits 2); an id the store does not hold throws a plain error naming the store (exit 1).
+ */
+export function resumeTask(
+  id: string,
+  settings: CliSettings,
+  options: ResumeRunOptions,
+  io: CommandIo,
+): Promise<number> {
+  return follow(settings, options, io, (session, storePath) => {
+    let before: TaskSnapshot;
+    try {
+      before = session.check(id, { previewLines: 0 });
+    } catch (error) {
+      throw NotFoundError.isInstance(error) ? unknownTask(id, session.id, storePath) : error;
+    }
+    if (before.status === 'completed') {
+      throw new UsageError(
+        `task ${before.id} completed: there is nothing to resume (errand show ${before.id} prints its result)`,
+      );
+    }
+    try {
+      const taskId = session.resume(before.id, {
+        ...(options.timeoutSeconds ? { timeoutMs: Math.round(options.timeoutSeconds * 1000) } : {}),
+        ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+      });
+      return { taskId, label: `task ${taskId} (resumes ${before.id})` };
+    } catch (error) {
+      // The limit counts the earlier iterations too: say so with the flag's name.
+      if (
+        InvalidInputError.isInstance(error) &&
+        error.field === 'maxIterations' &&
+        typeof error.value === 'number'
+      ) {
+        throw new UsageError(
+          options.maxIterations
+            ? `--max-iterations must be more than the ${before.iterations} iterations task ${before.id} already ran (they count toward it), got ${error.value}`
+            : `task ${before.id} used up its ${error.value} iterations; pass --max-iterations above ${before.iterations} to resume it`,
+        );
+      }
+      throw error;
+    }
+  });
+}
+
+/** The error for an id this session of this store does not hold: one line, exit 1. */
+export function unknownTask(id: string, sessionId: string, storePath: string | undefined): Error {
+  const where = storePath
+    ? `in session ${JSON.stringify(sessionId)} of the store ${storePath}`
+    : `in session ${JSON.stringify(sessionId)}: the memory store keeps nothing between commands`;
+  return new Error(`no task ${JSON.stringify(plain(id).slice(0, 80))} ${where}`);
+}
+
+/** Starts a task with `start`, streams its output and returns the exit code (see {@link runGoal}). */
+async function follow(
+  settings: CliSettings,
+  options: Pick<RunOptions, 'json' | 'model'>,
+  io: CommandIo,
+  start: (session: Session, storePath: string | undefined) => { taskId: string; label: string },
+): Promise<number> {
+  const { supervisor, session, storePath } = openSupervisor(settings, 'work', (line) =>
+    io.error(`${line}\n`),
+  );
   const event = (name: string, fields: object) => io.write(`${ndjson({ event: name, ...fields })}\n`);
   let interrupts = 0;
   let id: string | undefined;
@@ -38,24 +128,23 @@ export async function runGoal(
   };
   process.on('SIGINT', onInterrupt);
   try {
-    const taskId = session.delegate({
-      goal,
-      ...(options.model ? { model: options.model } : {}),
-      ...(options.toolsets?.length ? { toolsets: options.toolsets } : {}),
-      ...(options.timeoutSeconds ? { timeoutMs: Math.round(options.timeoutSeconds * 1000) } : {}),
-      ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
-    });
+    const { taskId, label } = start(session, storePath);
     id = taskId;
     if (options.json) {
       // Attached before the hand-off, which happens on a later tick: no event of this task is missed.
       supervisor.on('task-start', (snapshot) => {
         if (snapshot.id === taskId)
-          event('task-start', { taskId, goal: snapshot.goal, startedAt: snapshot.startedAt });
+          event('task-start', {
+            taskId,
+            goal: snapshot.goal,
+            startedAt: snapshot.startedAt,
+            ...(snapshot.resumedFrom === undefined ? {} : { resumedFrom: snapshot.resumedFrom }),
+          });
       });
       supervisor.on('steer-delivered', (delivered) => {
         if (delivered.taskId === taskId) event('steer-delivered', { taskId, seq: delivered.seq });
       });
-    } else io.error(`task ${taskId}\n`);
+    } else io.error(`${label}\n`);
     // Output comes from files, tools and models: print it without terminal escape sequences.
     for await (const line of session.stream(taskId)) {
       if (options.json) event('task-output', { taskId, index: line.index, text: line.text });
@@ -94,7 +183,7 @@ export async function runGoal(
 function describeFailure(
   snapshot: TaskSnapshot,
   settings: CliSettings,
-  options: RunOptions,
+  options: Pick<RunOptions, 'model'>,
 ): string | undefined {
   if (!snapshot.error) return undefined;
   const { code } = snapshot.error;

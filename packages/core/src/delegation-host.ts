@@ -1,5 +1,6 @@
 import type { DelegationHost } from './delegation-ops.js';
 import type { Engine } from './engine.js';
+import { NotFoundError } from './errors.js';
 import { Session } from './session.js';
 import { summaryOf } from './snapshot.js';
 
@@ -23,6 +24,13 @@ export function delegationHostFor(engine: Engine): DelegationHost {
         steer: (id, text) => session().steer(id, text),
         cancel: (id, options) => session().cancel(id, options),
         list: () => engine.children(parentId).map((view) => summaryOf(view.record, view.live)),
+        // Only the parent's own children: resuming any other task of the session would start it outside the
+        // parent's tree, at a depth the parent's limits never allowed.
+        resume: (id, options) => {
+          const sessionId = engine.sessionOf(parentId);
+          if (engine.view(sessionId, id).record.parentId !== parentId) throw new NotFoundError(id);
+          return engine.resume(sessionId, id, options);
+        },
       };
     },
   };

@@ -8,8 +8,9 @@ import {
   replyForIssues,
   summaryReply,
 } from './delegation-replies.js';
+import { resumeFromTool } from './delegation-resume.js';
 import { type DelegationToolName, replySchemas, type ToolHints, toolSchemas } from './delegation-schemas.js';
-import { TaskFinishedError } from './errors.js';
+import { InvalidInputError, TaskFinishedError } from './errors.js';
 import type { HostTool } from './host-tools.js';
 import type { Limits } from './options.js';
 import { DEFAULT_LIMITS } from './options.js';
@@ -27,6 +28,11 @@ export interface DelegationTarget {
   steer(taskId: string, message: string): SteerReceipt;
   cancel(taskId: string, options: { reason?: string }): Promise<TaskSnapshot>;
   list(): TaskSummary[];
+  /**
+   * Starts a new task from a stopped one's last checkpoint (`Session.resume`); returns its id. Without it,
+   * `delegate_task_async` refuses `resume_task_id`.
+   */
+  resume?(taskId: string, options: { maxIterations?: number; timeoutMs?: number }): string;
 }
 
 /** What `execute` may be told besides its arguments. */
@@ -141,7 +147,8 @@ export function defineDelegationTools(
       'Hand a goal to a background sub-agent and get a task_id back at once. The sub-agent works in parallel ' +
         'while you keep working on other things; do not wait idly for it. Give a self-contained goal and any ' +
         'context it needs. Later, call collect_task with a timeout to get the result (preferred), check_task to ' +
-        `peek at progress, steer_task to redirect it, or cancel_task to stop it.${advertise('toolsets', options.toolsets)}` +
+        'peek at progress, steer_task to redirect it, or cancel_task to stop it. To go on with a task that stopped ' +
+        `before finishing (interrupted, cancelled, timed out, failed), pass its task_id as resume_task_id instead of a goal.${advertise('toolsets', options.toolsets)}` +
         advertise('models', options.models),
       schemas.delegate,
       {
@@ -150,7 +157,17 @@ export function defineDelegationTools(
         hints: hints(false, false, false, true),
       },
       (args) => {
-        const id = target.delegate(delegateInput(args));
+        if (args.resume_task_id != null) {
+          return resumeFromTool(target, { ...args, resume_task_id: args.resume_task_id });
+        }
+        if (args.goal == null) {
+          throw new InvalidInputError(
+            'goal',
+            args.goal,
+            'is required: what the sub-agent must achieve (or give resume_task_id to resume a stopped task)',
+          );
+        }
+        const id = target.delegate(delegateInput({ ...args, goal: args.goal }));
         return {
           task_id: id,
           status: target.check(id, { previewLines: 0 }).status,

@@ -79,9 +79,9 @@ export function toolSchemas(bounds: ToolBounds, options: { nullable?: boolean } 
 
   const delegate = z
     .object({
-      goal: z
-        .string()
-        .describe('What the sub-agent must achieve, stated so it can work alone. Required, not blank.'),
+      goal: optional(z.string()).describe(
+        'What the sub-agent must achieve, stated so it can work alone. Required (not blank) unless resume_task_id is given.',
+      ),
       context: optional(z.string()).describe(
         'Background the sub-agent needs: relevant files, constraints, what was already tried.',
       ),
@@ -100,6 +100,11 @@ export function toolSchemas(bounds: ToolBounds, options: { nullable?: boolean } 
       timeout_seconds: optional(
         bounded('timeout_seconds', { min: 1, max: bounds.maxTimeoutSeconds, integer: false }),
       ).describe(`Most seconds the task may run once started (1 to ${bounds.maxTimeoutSeconds}).`),
+      resume_task_id: optional(z.string()).describe(
+        'Instead of a new goal, resume a stopped task (interrupted, cancelled, timed out or failed) from its last ' +
+          'checkpoint: give its task_id. It keeps its goal, toolsets and model; max_iterations (which counts its ' +
+          'earlier iterations too) and timeout_seconds may be given. A new task_id is returned.',
+      ),
     })
     .strict();
 
@@ -167,6 +172,10 @@ export const replySchemas = {
         .describe(
           'What to do next. Absent from the final result of a task-augmented call (a collect reply).',
         ),
+      resumed_from: z
+        .string()
+        .optional()
+        .describe('The task this one resumed, when resume_task_id was given.'),
     })
     .loose(),
   check: z
