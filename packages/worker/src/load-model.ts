@@ -13,6 +13,9 @@ export async function loadModel(spec: ModelSpec, bridge?: HostBridge): Promise<M
     const { createOpenAICompatibleModel } = await import('./models/openai-compatible.js');
     return createOpenAICompatibleModel(spec);
   }
+  if (spec.provider === 'ai-sdk') {
+    throw new LoopError('model_error', 'the ai-sdk model provider is not built yet');
+  }
   if (spec.provider === 'host') {
     if (!bridge) throw new LoopError('model_error', `host model "${spec.name}" needs the host bridge`);
     return bridge.model(spec.name);

@@ -1,0 +1,32 @@
+import type { ModelSpec } from '@errand/worker';
+
+/** The GenAI attributes that name a task's model: what was asked for, and who serves it. */
+export interface ModelAttributes {
+  'gen_ai.request.model': string;
+  'gen_ai.provider.name': string;
+}
+
+/**
+ * `gen_ai.request.model` and `gen_ai.provider.name` for a model spec. Providers errand runs itself (scripted,
+ * module, host) are named `errand.<provider>`; an AI SDK package by its own name (`@ai-sdk/anthropic` →
+ * `anthropic`); an OpenAI-compatible server by the protocol it speaks.
+ */
+export function modelAttributes(spec: ModelSpec): ModelAttributes {
+  switch (spec.provider) {
+    case 'openai-compatible':
+      return { 'gen_ai.request.model': spec.model, 'gen_ai.provider.name': 'openai' };
+    case 'ai-sdk':
+      return { 'gen_ai.request.model': spec.model, 'gen_ai.provider.name': aiSdkProviderName(spec.module) };
+    case 'host':
+      return { 'gen_ai.request.model': spec.name, 'gen_ai.provider.name': 'errand.host' };
+    case 'module':
+      return { 'gen_ai.request.model': spec.specifier, 'gen_ai.provider.name': 'errand.module' };
+    case 'scripted':
+      return { 'gen_ai.request.model': 'scripted', 'gen_ai.provider.name': 'errand.scripted' };
+  }
+}
+
+function aiSdkProviderName(module: string): string {
+  const name = /^@ai-sdk\/([\w.-]+)$/.exec(module)?.[1];
+  return name ?? module;
+}
