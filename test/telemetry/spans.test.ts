@@ -180,6 +180,28 @@ describe('OpenTelemetry spans', () => {
     expect(named(tracing!.spans(), 'execute_tool delegate_task_async')).toHaveLength(1);
   });
 
+  it('names the model of an ai-sdk spec on the model spans', async () => {
+    const sup = supervisor({
+      model: {
+        provider: 'ai-sdk',
+        module: fixture('ai-sdk-mock-provider.mjs'),
+        factory: 'createMockProvider',
+        model: 'mock-model',
+        options: { turns: [{ text: ['hi'], usage: [5, 2] }] },
+      },
+    });
+    const session = sup.session('ai-sdk');
+    expect((await session.collect(session.delegate({ goal: 'hi', toolsets: [] }))).status).toBe('completed');
+    const model = one(tracing!.spans(), 'chat mock-model');
+    expect(model.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'mock-model',
+      'gen_ai.provider.name': 'mockProvider',
+      'gen_ai.usage.input_tokens': 5,
+      'gen_ai.usage.output_tokens': 2,
+    });
+  });
+
   it('keeps nothing for a task delegated while no SDK was registered', async () => {
     await tracing!.uninstall();
     const sup = supervisor({

@@ -14,7 +14,9 @@ export async function loadModel(spec: ModelSpec, bridge?: HostBridge): Promise<M
     return createOpenAICompatibleModel(spec);
   }
   if (spec.provider === 'ai-sdk') {
-    throw new LoopError('model_error', 'the ai-sdk model provider is not built yet');
+    // Loaded on demand, like the openai SDK: `ai` and the provider package are optional peers.
+    const { createAiSdkModel } = await import('./models/ai-sdk.js');
+    return createAiSdkModel(spec);
   }
   if (spec.provider === 'host') {
     if (!bridge) throw new LoopError('model_error', `host model "${spec.name}" needs the host bridge`);

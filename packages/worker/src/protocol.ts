@@ -249,10 +249,10 @@ export const aiSdkModelSpecSchema = z
         (value) =>
           value.startsWith('file:') || /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(value),
         {
-          message: 'must be a package name (e.g. "@ai-sdk/anthropic") or a file URL',
+          message: 'a package name (e.g. "@ai-sdk/anthropic") or a file URL',
         },
       ),
-    factory: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be the name of an export, e.g. "createAnthropic"'),
+    factory: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'the name of an export (e.g. "createAnthropic")'),
     model: z.string().min(1),
     apiKeyEnv: z
       .string()
