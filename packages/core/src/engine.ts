@@ -25,6 +25,7 @@ import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
 import type { TaskEvent } from './task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
+import { TaskTracing } from './telemetry/task-tracing.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
 
@@ -65,11 +66,14 @@ export class Engine {
   readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
   #pumpScheduled = false;
   #closing: Promise<void> | undefined;
+  /** OpenTelemetry spans per task; undefined when `@opentelemetry/api` is not installed. */
+  readonly #tracing: TaskTracing | undefined;
 
   constructor(options: ResolvedOptions, emit: Emit, parts: EngineParts = {}) {
     this.options = options;
     this.#emit = emit;
     this.redactor = hostRedactor(options);
+    this.#tracing = TaskTracing.open(this.redactor);
     this.#store = parts.store ?? new MemoryStore(options.limits.retainFinished);
     const events: ExecutorEvents = {
       start: (taskId) => this.#onStart(taskId),
@@ -169,6 +173,7 @@ export class Engine {
     const task = new Task(record, limits.outputLines, limits.outputLineChars, this.redactor);
     if (from) task.checkpoint = from.checkpoint;
     this.#store.create(record);
+    this.#tracing?.admitted(record);
     this.#live.set(record.id, task);
     this.#unfinished.set(sessionId, unfinished + 1);
     this.#queued += 1;
@@ -230,6 +235,7 @@ export class Engine {
     }
     const message = { seq: steering.sent + 1, text };
     this.#write(live, { steering: { sent: message.seq, delivered: steering.delivered } });
+    this.#tracing?.event(record.id, 'steer', { 'errand.steer.seq': message.seq });
     if (live.submitted) this.#executor.steer(record.id, message);
     else live.pendingSteers.push(message);
     return { taskId: record.id, seq: message.seq, status: 'queued' };
@@ -248,6 +254,7 @@ export class Engine {
   ): void {
     if (task.terminal || task.state.stopping) return;
     task.stopMessage = message;
+    this.#tracing?.event(task.id, reason, { 'errand.stop.reason': message });
     task.apply({ type: 'stop-request', reason });
     if (task.state.status === 'queued') {
       if (!this.#waiting.remove(task)) this.#executor.kill(task.id, `task ${task.id} ended cancelled`);
@@ -333,6 +340,7 @@ export class Engine {
     this.#queued -= 1;
     this.#write(task, { startedAt: Date.now() });
     this.#transition(task, { type: 'start' });
+    this.#tracing?.event(taskId, 'task-start');
     this.#emit('task-start', snapshotOf(task.record, task, 0));
     const { timeoutMs } = task.record.goal;
     task.timeoutTimer = setTimeout(
@@ -362,6 +370,7 @@ export class Engine {
       if (progress.usage) patch.usage = progress.usage;
     }
     this.#write(task, patch);
+    if (progress?.spans) this.#tracing?.steps(taskId, progress.spans);
     if (chunks.length > 0) {
       this.#emit('task-output', {
         taskId,
@@ -369,7 +378,10 @@ export class Engine {
         lines: task.output.lineCount - before,
       });
     }
-    for (const seq of acks) this.#emit('steer-delivered', { taskId, sessionId: task.sessionId, seq });
+    for (const seq of acks) {
+      this.#tracing?.event(taskId, 'steer-delivered', { 'errand.steer.seq': seq });
+      this.#emit('steer-delivered', { taskId, sessionId: task.sessionId, seq });
+    }
   }
 
   #finish(task: Task, end: TaskEnd): void {
@@ -420,6 +432,7 @@ export class Engine {
     if (left > 0) this.#unfinished.set(task.sessionId, left);
     else this.#unfinished.delete(task.sessionId);
     this.#transition(task, { type: 'finish', status: end.status });
+    this.#tracing?.ended(record);
     this.#store.finish(task.id);
     const snapshot = snapshotOf(record, undefined, this.options.limits.outputLines);
     this.#emit('task-end', snapshot);

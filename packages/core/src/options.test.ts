@@ -33,7 +33,7 @@ describe('resolveOptions', () => {
       'pool.niceIncrement must be an integer from 0 to 19, got "3" (string)',
     );
     expect(() => resolveOptions({ model: { provider: 'nope' } as never })).toThrow(
-      'model.provider must be one of "scripted", "module", "openai-compatible", "host", got "nope" (string)',
+      'model.provider must be one of "scripted", "module", "openai-compatible", "ai-sdk", "host", got "nope" (string)',
     );
     try {
       resolveOptions({ model, pool: { maxThreads: 0 } });

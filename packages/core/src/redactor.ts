@@ -13,7 +13,8 @@ export function hostRedactor(
 ): Redactor {
   const names: string[] = [];
   for (const spec of [options.model, ...Object.values(options.models)]) {
-    if (spec.provider === 'openai-compatible' && spec.apiKeyEnv) names.push(spec.apiKeyEnv);
+    if ((spec.provider === 'openai-compatible' || spec.provider === 'ai-sdk') && spec.apiKeyEnv)
+      names.push(spec.apiKeyEnv);
   }
   return new Redactor(secretValues(env, names));
 }

@@ -63,6 +63,9 @@ function expectation(leaf: AnySchema | undefined, issue: Issue): string {
     case 'string':
       if (issue.code === 'too_small') return `a string of at least ${issue.minimum} characters`;
       if (issue.code === 'too_big') return `a string of at most ${issue.maximum} characters`;
+      // A schema's own words (`.regex(re, 'the name of an export')`, `.refine(…)`) say more than the format's name.
+      if (issue.code === 'custom' || (issue.code === 'invalid_format' && !/^Invalid/.test(issue.message)))
+        return issue.message;
       if (issue.code === 'invalid_format') return `a valid ${issue.format}`;
       return 'a string';
     case 'boolean':

@@ -115,13 +115,18 @@ describe('runAgentLoop', () => {
     await run();
     const messages = received().map((message) =>
       message.kind === 'chunks'
-        ? { kinds: message.chunks.map((chunk) => chunk.kind), iterations: message.progress?.iterations }
+        ? {
+            kinds: message.chunks.map((chunk) => chunk.kind),
+            iterations: message.progress?.iterations,
+            steps: message.progress?.spans?.map((span) => span.kind),
+          }
         : { kind: message.kind },
     );
+    // Step timings (for the host's OpenTelemetry spans) ride on these messages and add none.
     expect(messages).toEqual([
-      { kinds: ['text', 'tool_call'], iterations: 1 },
-      { kinds: ['tool_result'], iterations: undefined },
-      { kinds: ['text'], iterations: 2 },
+      { kinds: ['text', 'tool_call'], iterations: 1, steps: ['iteration', 'model'] },
+      { kinds: ['tool_result'], iterations: 1, steps: ['tool', 'iteration-end'] },
+      { kinds: ['text'], iterations: 2, steps: ['iteration', 'model', 'iteration-end'] },
     ]);
   });
 

@@ -5,11 +5,15 @@ import type { Inbox } from './inbox.js';
 import type { Model, ModelMessage } from './model.js';
 import { runModelTurn } from './model-turn.js';
 import type { OutputStream } from './output-stream.js';
-import type { ConversationCheckpoint, TaskOutcome, Usage } from './protocol.js';
+import type { ConversationCheckpoint, SpanRecord, TaskOutcome, Usage } from './protocol.js';
+import { spanClock, timed } from './step-timing.js';
 import { runTool } from './tool-step.js';
 import type { LoadedTool } from './toolset.js';
 
 export { MAX_TOOL_ARGUMENT_CHARS, safeJson } from './tool-step.js';
+
+/** Longest tool name or call id a span record carries (both come from the model). */
+const MAX_TOOL_NAME_CHARS = 200;
 
 /** Prefix that marks steering in the conversation, so the model can tell it from the original goal. */
 export const STEERING_PREFIX = '[Guidance from the parent agent]';
@@ -82,36 +86,75 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
   };
   const partial = () => (state.lastText === undefined ? {} : { result: state.lastText });
 
+  /** Reports a timed step; it rides on the next flush with the loop's progress. */
+  const trace = (record: SpanRecord) => output.progress({ iterations: state.iterations, spans: [record] });
+
+  /** One model turn and the tool calls it asked for. Returns the answer when the model gave one. */
+  const runIteration = async (iteration: number): Promise<{ answer: string } | undefined> => {
+    const response = await timed(
+      () => runModelTurn(model, messages, offers, token, output),
+      trace,
+      (times, turn, error) => ({
+        kind: 'model',
+        iteration,
+        ...times,
+        ...(turn ? { toolCalls: turn.calls.length, ...usageField(turn.usage) } : {}),
+        ...(error === undefined ? {} : { error }),
+      }),
+    );
+    state.iterations += 1;
+    const { text, calls } = response;
+    if (text) state.lastText = text;
+    if (response.usage) state.usage = addUsage(state.usage, response.usage);
+    // Sent with the next flush: the tool call below, or the checkpoint before the next model call.
+    output.progress({
+      iterations: state.iterations,
+      ...(state.lastText === undefined ? {} : { lastText: state.lastText }),
+      ...usageField(state.usage),
+    });
+    messages.push(
+      calls.length > 0
+        ? { role: 'assistant', content: text, toolCalls: calls }
+        : { role: 'assistant', content: text },
+    );
+    if (calls.length === 0) return { answer: text };
+
+    for (const call of calls) {
+      checkpoint();
+      const content = await timed(
+        () => runTool(call, options, () => checkpoint()),
+        trace,
+        (times, _content, error) => ({
+          kind: 'tool',
+          iteration,
+          ...times,
+          name: call.name.slice(0, MAX_TOOL_NAME_CHARS),
+          callId: call.id.slice(0, MAX_TOOL_NAME_CHARS),
+          ...(error === undefined ? {} : { error }),
+        }),
+      );
+      messages.push({ role: 'tool', content, toolCallId: call.id });
+    }
+    // The iteration is complete: hand over what the next model call will build on (with the flush before that
+    // call, or the last one if the task ends here), so a crash loses at most the iteration in progress.
+    output.checkpoint(takeCheckpoint(messages, state.iterations, options.maxCheckpointChars));
+    return undefined;
+  };
+
   try {
     while (state.iterations < options.maxIterations) {
+      const iterationStart = spanClock();
       checkpoint(true);
       injectSteering();
-      const response = await runModelTurn(model, messages, offers, token, output);
-      state.iterations += 1;
-      const { text, calls } = response;
-      if (text) state.lastText = text;
-      if (response.usage) state.usage = addUsage(state.usage, response.usage);
-      // Sent with the next flush: the tool call below, or the checkpoint before the next model call.
-      output.progress({
-        iterations: state.iterations,
-        ...(state.lastText === undefined ? {} : { lastText: state.lastText }),
-        ...usageField(state.usage),
-      });
-      messages.push(
-        calls.length > 0
-          ? { role: 'assistant', content: text, toolCalls: calls }
-          : { role: 'assistant', content: text },
-      );
-      if (calls.length === 0) return outcome({ status: 'completed', result: text, exitReason: 'completed' });
-
-      for (const call of calls) {
-        checkpoint();
-        const content = await runTool(call, options, () => checkpoint());
-        messages.push({ role: 'tool', content, toolCallId: call.id });
+      const iteration = state.iterations + 1;
+      trace({ kind: 'iteration', iteration, start: iterationStart });
+      let ended: { answer: string } | undefined;
+      try {
+        ended = await runIteration(iteration);
+      } finally {
+        trace({ kind: 'iteration-end', iteration, end: spanClock() });
       }
-      // The iteration is complete: hand over what the next model call will build on (with the flush before that
-      // call, or the last one if the task ends here), so a crash loses at most the iteration in progress.
-      output.checkpoint(takeCheckpoint(messages, state.iterations, options.maxCheckpointChars));
+      if (ended) return outcome({ status: 'completed', result: ended.answer, exitReason: 'completed' });
     }
     return outcome({
       status: 'failed',

@@ -11,6 +11,7 @@ export type {
   ToolCall,
 } from './model.js';
 export type {
+  AiSdkModelSpec,
   ChunkKind,
   ErrorCode,
   ExitReason,
@@ -20,10 +21,12 @@ export type {
   OpenAICompatibleModelSpec,
   ScriptedModelSpec,
   ScriptedTurn,
+  SpanRecord,
   ToolsetSpec,
   Usage,
 } from './protocol.js';
 export {
+  aiSdkModelSpecSchema,
   hostModelSpecSchema,
   modelSpecSchema,
   moduleModelSpecSchema,

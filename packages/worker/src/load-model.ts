@@ -13,6 +13,11 @@ export async function loadModel(spec: ModelSpec, bridge?: HostBridge): Promise<M
     const { createOpenAICompatibleModel } = await import('./models/openai-compatible.js');
     return createOpenAICompatibleModel(spec);
   }
+  if (spec.provider === 'ai-sdk') {
+    // Loaded on demand, like the openai SDK: `ai` and the provider package are optional peers.
+    const { createAiSdkModel } = await import('./models/ai-sdk.js');
+    return createAiSdkModel(spec);
+  }
   if (spec.provider === 'host') {
     if (!bridge) throw new LoopError('model_error', `host model "${spec.name}" needs the host bridge`);
     return bridge.model(spec.name);

@@ -29,6 +29,33 @@ describe('OutputStream', () => {
     port1.close();
   });
 
+  it('sends the latest progress fields with every step timing recorded since the last flush', () => {
+    const { port1, port2 } = new MessageChannel();
+    const stream = new OutputStream(port2, 64, 10_000);
+    stream.progress({ iterations: 0, spans: [{ kind: 'iteration', iteration: 1, start: 1 }] });
+    stream.progress({ iterations: 1, lastText: 'hi', usage: { inputTokens: 1, outputTokens: 2 } });
+    stream.progress({ iterations: 1, spans: [{ kind: 'iteration-end', iteration: 1, end: 2 }] });
+    stream.flush();
+    stream.progress({ iterations: 1, spans: [{ kind: 'iteration', iteration: 2, start: 3 }] });
+    stream.flush();
+    const progress = drain(port1).map((message) =>
+      message.kind === 'chunks' ? message.progress : undefined,
+    );
+    expect(progress).toEqual([
+      {
+        iterations: 1,
+        lastText: 'hi',
+        usage: { inputTokens: 1, outputTokens: 2 },
+        spans: [
+          { kind: 'iteration', iteration: 1, start: 1 },
+          { kind: 'iteration-end', iteration: 1, end: 2 },
+        ],
+      },
+      { iterations: 1, spans: [{ kind: 'iteration', iteration: 2, start: 3 }] },
+    ]);
+    port1.close();
+  });
+
   it('keeps control messages after the chunks before them', () => {
     const { port1, port2 } = new MessageChannel();
     const stream = new OutputStream(port2, 64, 10_000);

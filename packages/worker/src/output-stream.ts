@@ -110,11 +110,18 @@ export class OutputStream {
     }
   }
 
-  /** Records the loop's progress; it is sent with the next flush, replacing any progress not yet sent. */
+  /**
+   * Records the loop's progress; it is sent with the next flush. Its fields replace those of any progress not yet
+   * sent, except `spans`, which are appended: every timed step reaches the host once.
+   */
   progress(progress: Progress): void {
     this.#arm();
-    this.#progress =
+    const next =
       progress.lastText === undefined ? progress : { ...progress, lastText: redact(progress.lastText) };
+    const waiting = this.#progress;
+    const spans =
+      waiting?.spans && next.spans ? [...waiting.spans, ...next.spans] : (next.spans ?? waiting?.spans);
+    this.#progress = { ...waiting, ...next, ...(spans ? { spans } : {}) };
   }
 
   /**

@@ -134,7 +134,42 @@ export interface Progress {
   iterations: number;
   lastText?: string;
   usage?: Usage;
+  /**
+   * What the loop timed since the last batch: iterations, model calls and tool calls. The host turns them into
+   * OpenTelemetry spans under the task's span (an SDK registered on the main thread cannot see into a worker),
+   * and ignores them when no SDK is registered. Appended to, never replaced, while a batch waits.
+   */
+  spans?: SpanRecord[];
 }
+
+/**
+ * One timed step of the agent loop, as the worker reports it. Times are milliseconds since the epoch, with
+ * fractions (`performance.timeOrigin + performance.now()`): every thread of the process shares the clock.
+ * `iteration` opens an iteration and `iteration-end` closes it; `model` and `tool` happened inside the
+ * iteration of that number. `error` is a short, redacted description of how the step failed.
+ */
+export type SpanRecord =
+  | { kind: 'iteration'; iteration: number; start: number }
+  | { kind: 'iteration-end'; iteration: number; end: number }
+  | {
+      kind: 'model';
+      iteration: number;
+      start: number;
+      end: number;
+      usage?: Usage;
+      /** Tool calls the model asked for (0: it answered). */
+      toolCalls?: number;
+      error?: string;
+    }
+  | {
+      kind: 'tool';
+      iteration: number;
+      start: number;
+      end: number;
+      name: string;
+      callId: string;
+      error?: string;
+    };
 
 /** One scripted model turn: text and/or tool calls, optionally after a (cancellable) delay. */
 export const scriptedTurnSchema = z
@@ -194,6 +229,43 @@ export const openAICompatibleModelSpecSchema = z
   })
   .strict();
 
+/**
+ * Any AI SDK provider package, run inside the worker: `module` (a package name or file URL) is imported there and
+ * `factory` (an export such as `createAnthropic`) is called with `options` and the key read from `apiKeyEnv`;
+ * `model` picks the model. The AI SDK streams the call; errand runs the tools, checkpoints and steering itself.
+ *
+ * @example
+ * { provider: 'ai-sdk', module: '@ai-sdk/anthropic', factory: 'createAnthropic', model: 'claude-sonnet-4-5',
+ *   apiKeyEnv: 'ANTHROPIC_API_KEY' }
+ */
+export const aiSdkModelSpecSchema = z
+  .object({
+    provider: z.literal('ai-sdk'),
+    module: z
+      .string()
+      .min(1)
+      .max(1_000)
+      .refine(
+        (value) =>
+          value.startsWith('file:') || /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(value),
+        {
+          message: 'a package name (e.g. "@ai-sdk/anthropic") or a file URL',
+        },
+      ),
+    factory: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'the name of an export (e.g. "createAnthropic")'),
+    model: z.string().min(1),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional(),
+    /** Plain data for the factory (`baseURL`, `headers`, …); cloned into the worker. */
+    options: z.record(z.string(), z.unknown()).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxOutputTokens: z.number().int().positive().optional(),
+    maxRetries: z.number().int().min(0).max(10).optional(),
+  })
+  .strict();
+
 /** A model function registered on the Supervisor (`hostModels`), called over the host bridge. */
 export const hostModelSpecSchema = z
   .object({ provider: z.literal('host'), name: z.string().min(1) })
@@ -204,8 +276,10 @@ export const modelSpecSchema = z.discriminatedUnion('provider', [
   scriptedModelSpecSchema,
   moduleModelSpecSchema,
   openAICompatibleModelSpecSchema,
+  aiSdkModelSpecSchema,
   hostModelSpecSchema,
 ]);
+export type AiSdkModelSpec = z.infer<typeof aiSdkModelSpecSchema>;
 export type OpenAICompatibleModelSpec = z.infer<typeof openAICompatibleModelSpecSchema>;
 export type HostModelSpec = z.infer<typeof hostModelSpecSchema>;
 export type ScriptedTurn = z.infer<typeof scriptedTurnSchema>;
