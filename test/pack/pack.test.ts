@@ -222,9 +222,12 @@ await supervisor.close();
     const folder = join(scratch, 'files');
     await mkdir(folder);
     await writeFile(join(folder, 'notes.md'), 'TODO: write the notes\n');
+    // The durable store goes to a temp state folder, never the real home (better-sqlite3 is omitted here, so the
+    // CLI says it runs in memory).
     const ran = await exec(bin, ['--root', folder, 'run', 'Count TODOs under .'], {
       cwd: cli,
       timeout: 30_000,
+      env: { ...process.env, XDG_STATE_HOME: join(folder, 'state') },
     });
     expect(ran.stdout).toMatch(/Found 1 match/);
     expect(ran.stderr).toMatch(/completed after 2 iterations/);
