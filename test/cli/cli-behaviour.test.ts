@@ -3,45 +3,20 @@
  * early, NDJSON, error messages that name what was tried, and the demo on a folder that is not this repository.
  * Every test runs the built bin as a subprocess.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, cleanEnv, notesFolder, type Ran, runBin } from './run-bin.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const bin = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
-const exec = promisify(execFile);
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the bin with exactly these arguments, without ERRAND_* variables from the outer environment. */
-async function errand(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  const {
-    ERRAND_ROOT: _root,
-    ERRAND_BASE_URL: _url,
-    ERRAND_MODEL: _model,
-    ERRAND_STORE: _store,
-    ...base
-  } = process.env;
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
-      cwd: folder,
-      // The task store goes to a state folder of the test's own, never the real home.
-      env: { ...base, XDG_STATE_HOME: state, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function errand(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  // The task store goes to a state folder of the test's own, never the real home.
+  return runBin(args, { cwd: folder, env: cleanEnv({ XDG_STATE_HOME: state, ...env }) });
 }
 
 /** A folder that is not this repository: a few notes and a readme, no packages/ and no package.json. */
@@ -49,11 +24,7 @@ let folder = '';
 let state = '';
 beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'errand-cli-state-'));
-  folder = await mkdtemp(join(tmpdir(), 'errand-cli-'));
-  await mkdir(join(folder, 'notes'));
-  await writeFile(join(folder, 'notes', 'shopping.md'), 'TODO: buy milk\nbread\n');
-  await writeFile(join(folder, 'notes', 'ideas.txt'), 'FIXME: a better name\nsomething else\n');
-  await writeFile(join(folder, 'README.md'), '# Notes\nA folder of notes and ideas.\n');
+  folder = await notesFolder('errand-cli-', '# Notes\nA folder of notes and ideas.\n');
 });
 afterAll(async () => {
   await rm(folder, { recursive: true, force: true });

@@ -5,16 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, cleanEnv, type Ran, runBin } from './run-bin.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
 const exec = promisify(execFile);
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** The task store goes to a state folder of this file's own, never the real home. */
 let state = '';
@@ -22,23 +16,8 @@ beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'errand-cli-state-'));
 });
 afterAll(() => rm(state, { recursive: true, force: true }));
-const stateEnv = (): NodeJS.ProcessEnv => {
-  const { ERRAND_STORE: _store, ERRAND_SESSION: _session, ...base } = process.env;
-  return { ...base, XDG_STATE_HOME: state };
-};
-
-async function errand(args: string[]): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, '--root', root, ...args], {
-      cwd: root,
-      env: stateEnv(),
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function errand(args: string[]): Promise<Ran> {
+  return runBin(['--root', root, ...args], { cwd: root, env: cleanEnv({ XDG_STATE_HOME: state }) });
 }
 
 /** Resolves once stdout has printed a line matching `pattern`. */
@@ -87,7 +66,7 @@ describe('errand CLI (the built bin as a subprocess)', () => {
       [bin, '--root', root, 'run', 'Hash every file in the repository 1000 times over'],
       {
         cwd: root,
-        env: stateEnv(),
+        env: cleanEnv({ XDG_STATE_HOME: state }),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -120,19 +99,8 @@ describe('errand CLI (the built bin as a subprocess)', () => {
 });
 
 /** Runs the bin with exactly these arguments (no implied --root) and a chosen environment. */
-async function errandBare(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Promise<Ran> {
-  const { ERRAND_ROOT: _ignored, ...base } = stateEnv();
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
-      cwd,
-      env: { ...base, ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function errandBare(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Promise<Ran> {
+  return runBin(args, { cwd, env: cleanEnv({ XDG_STATE_HOME: state, ...env }), timeout: 30_000 });
 }
 
 describe('errand mcp root (security: the file tools never default to / or $HOME)', () => {
@@ -203,7 +171,7 @@ describe('errand mcp', () => {
       command: process.execPath,
       args: [bin, '--root', root, 'mcp'],
       cwd: root,
-      env: stateEnv() as Record<string, string>,
+      env: cleanEnv({ XDG_STATE_HOME: state }) as Record<string, string>,
       stderr: 'pipe',
     });
     let stderr = '';

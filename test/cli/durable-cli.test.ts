@@ -3,34 +3,20 @@
  * `resume` in later processes find them. Every test runs the built bin as a subprocess, with XDG_STATE_HOME (or
  * --store) pointing into a temp folder.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
-const exec = promisify(execFile);
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { bin, cleanEnv, notesFolder, type Ran, runBin } from './run-bin.js';
 
 /** A project folder of a few small files, and a state folder of its own for each test. */
 let folder = '';
 let state = '';
 beforeEach(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'errand-durable-cli-'));
+  folder = await notesFolder('errand-durable-cli-');
   state = await mkdtemp(join(tmpdir(), 'errand-durable-state-'));
-  await mkdir(join(folder, 'notes'));
-  await writeFile(join(folder, 'notes', 'shopping.md'), 'TODO: buy milk\nbread\n');
-  await writeFile(join(folder, 'notes', 'ideas.txt'), 'FIXME: a better name\nsomething else\n');
-  await writeFile(join(folder, 'README.md'), '# Notes\n');
 });
 afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
@@ -43,22 +29,11 @@ const storeFile = () => join(state, 'errand', 'errand.db');
 
 /** The environment of every run: this test's state folder, no ERRAND_* from outside. */
 function environment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const { ERRAND_ROOT: _root, ERRAND_STORE: _store, ERRAND_SESSION: _session, ...base } = process.env;
-  return { ...base, XDG_STATE_HOME: state, ...extra };
+  return cleanEnv({ XDG_STATE_HOME: state, ...extra });
 }
 
-async function errand(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, '--root', folder, ...args], {
-      cwd: folder,
-      env: environment(extra),
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function errand(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return runBin(['--root', folder, ...args], { cwd: folder, env: environment(extra) });
 }
 
 /** Starts the bin; `lines(pattern)` resolves once its stdout (or stderr) has shown `count` matching lines. */
