@@ -369,7 +369,8 @@ export class Engine {
         );
       if (progress.usage) patch.usage = progress.usage;
     }
-    this.#write(task, patch);
+    // Most batches are output only: a store that saves whole records must not rewrite one per batch.
+    if (acks.length > 0 || progress) this.#write(task, patch);
     if (progress?.spans) this.#tracing?.steps(taskId, progress.spans);
     if (chunks.length > 0) {
       this.#emit('task-output', {
