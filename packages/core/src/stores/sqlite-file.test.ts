@@ -84,7 +84,7 @@ async function holdInChild(path: string): Promise<ChildProcess> {
     const { openSqliteStore } = await import(process.argv[1]);
     const store = openSqliteStore(process.argv[2], { retainFinished: 10 });
     store.create(JSON.parse(process.argv[3]));
-    store.flush();
+    await store.flush();
     process.stdout.write('open\\n');
     setInterval(() => {}, 1 << 30);
   `;
