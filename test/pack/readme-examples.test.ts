@@ -1,0 +1,201 @@
+/**
+ * The README's examples as a new user runs them: every block marked `<!-- example: file -->` is written, as it is,
+ * into a new project outside the workspace that installed the packed tarballs (and the vendor SDKs the examples
+ * import), typechecked with tsc (strict, nodenext) and run with node. The models are a local fake server
+ * (test/fixtures/readme-model-server.mjs), reached through the variables the examples already read
+ * (OPENAI_BASE_URL, ANTHROPIC_BASE_URL and their keys); nothing goes to the internet. The MCP client config is
+ * driven by the official MCP SDK client over stdio, starting the installed bin the way the config says.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv } from '../cli/run-bin.js';
+import { SUBAGENT_ANSWER, startReadmeModelServer } from '../fixtures/readme-model-server.mjs';
+import { exec, installProject, packTarballs, typecheck } from './packed.js';
+import { type ReadmeBlock, readmeBlocks } from './readme.js';
+
+/** The vendor packages the examples import, at the versions the workspace tests use (Node 20 compatible). */
+const VENDOR = [
+  'openai@6.49.0',
+  '@anthropic-ai/sdk@1.13.0',
+  'ai@6.0.326',
+  '@ai-sdk/openai-compatible@2.0.92',
+  '@types/node@20',
+];
+/** The one placeholder in the MCP client config: the folder the user gives errand. */
+const ROOT_PLACEHOLDER = '/abs/path/project';
+const FOUND = `The sub-agent found: ${SUBAGENT_ANSWER}`;
+
+let scratch: string;
+let project: string;
+let examples: Map<string, ReadmeBlock>;
+let server: Awaited<ReturnType<typeof startReadmeModelServer>>;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'errand-readme-test-'));
+  project = join(scratch, 'project');
+  const [tarballs, blocks] = await Promise.all([packTarballs(join(scratch, 'tarballs')), readmeBlocks()]);
+  await installProject(project, [...tarballs.values(), ...VENDOR]);
+  examples = new Map();
+  for (const block of blocks) {
+    if (block.marker?.kind !== 'example') continue;
+    examples.set(block.marker.value, block);
+    await writeFile(join(project, block.marker.value), block.code);
+  }
+  server = await startReadmeModelServer();
+  env = cleanEnv({
+    OPENAI_API_KEY: 'sk-readme-test',
+    OPENAI_BASE_URL: `${server.origin}/v1`,
+    ANTHROPIC_API_KEY: 'sk-ant-readme-test',
+    ANTHROPIC_BASE_URL: server.origin,
+    NO_PROXY: '127.0.0.1',
+    XDG_STATE_HOME: join(scratch, 'state'),
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await server?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/** Runs an example from the project: `.mjs` as it is, `.ts` as tsc emitted it into out/. */
+async function run(file: string): Promise<string> {
+  const script = file.endsWith('.ts') ? join('out', file.replace(/\.ts$/, '.js')) : file;
+  const { stdout } = await exec(process.execPath, [script], { cwd: project, env, timeout: 60_000 });
+  return stdout;
+}
+
+describe('the README examples, installed from the packed tarballs', () => {
+  it('marks every js, ts and json block as an example that runs here, or as a fragment saying why', async () => {
+    const blocks = await readmeBlocks();
+    for (const block of blocks) {
+      if (block.lang === 'sh' || block.lang === '') continue;
+      expect(
+        block.marker,
+        `README.md:${block.line}: a \`\`\`${block.lang} block without a marker`,
+      ).toBeDefined();
+      if (block.marker?.kind !== 'example') continue;
+      const extension = { js: '.mjs', ts: '.ts', json: '.json' }[block.lang];
+      expect(block.marker.value.endsWith(extension ?? '?'), `README.md:${block.line}`).toBe(true);
+    }
+    expect([...examples.keys()].sort()).toEqual([
+      'ai-sdk-tools.ts',
+      'anthropic-tools.ts',
+      'completion-notices.ts',
+      'mcp-config.json',
+      'openai-tools.ts',
+      'quickstart.mjs',
+    ]);
+  });
+
+  it('typecheck with tsc (strict, module nodenext; JavaScript with checkJs)', async () => {
+    await writeFile(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          allowJs: true,
+          checkJs: true,
+          // tsc writes the JavaScript node runs (Node 20 cannot run .ts); the check is its diagnostics.
+          outDir: 'out',
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: [...examples.keys()].filter((file) => /\.(ts|mjs)$/.test(file)),
+      }),
+    );
+    expect(await typecheck(project, 'tsconfig.json')).toBe('');
+  }, 120_000);
+
+  it('quickstart.mjs prints what the README shows', async () => {
+    const { output } = examples.get('quickstart.mjs')!;
+    const lines = (await run('quickstart.mjs')).trim().split('\n');
+    expect(['queued', 'running']).toContain(lines[0]);
+    expect(lines.slice(1).join('\n').replace(/\s+/g, ' ')).toBe(output!.trim().replace(/\s+/g, ' '));
+  });
+
+  it('openai-tools.ts: the openai SDK delegates, collects and answers; sub-agents on openai-compatible', async () => {
+    const before = server.requests.length;
+    expect(await run('openai-tools.ts')).toBe(`${FOUND}\n`);
+    const seen = server.requests.slice(before);
+    // Three host turns (delegate, collect, answer) and the sub-agent's streamed turn.
+    expect(seen.filter((request) => request.body.stream).length).toBe(1);
+    expect(seen.filter((request) => !request.body.stream).map((request) => request.body.model)).toEqual([
+      'gpt-4.1',
+      'gpt-4.1',
+      'gpt-4.1',
+    ]);
+  });
+
+  it('anthropic-tools.ts: the Anthropic SDK delegates, collects and answers', async () => {
+    const before = server.requests.length;
+    expect(await run('anthropic-tools.ts')).toBe(`${FOUND}\n`);
+    const paths = server.requests.slice(before).map((request) => request.path);
+    expect(paths.filter((path) => path === '/v1/messages').length).toBe(3);
+    expect(paths).toContain('/v1/chat/completions');
+  });
+
+  it('ai-sdk-tools.ts: generateText with toAISDKTools; sub-agents on the ai-sdk provider', async () => {
+    const before = server.requests.length;
+    expect(await run('ai-sdk-tools.ts')).toBe(`${FOUND}\n`);
+    expect(server.requests.slice(before).filter((request) => request.body.stream).length).toBe(1);
+  });
+
+  it('completion-notices.ts: answers at once, then again from the completion notice', async () => {
+    const lines = (await run('completion-notices.ts')).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^Task [0-9a-f-]{36} runs in the background/);
+    expect(lines[1]).toBe(FOUND);
+  });
+
+  it('mcp-config.json: the MCP SDK client starts the installed errand bin as configured and uses it', async () => {
+    const config = JSON.parse(examples.get('mcp-config.json')!.code) as {
+      mcpServers: { errand: { command: string; args: string[] } };
+    };
+    const { command, args } = config.mcpServers.errand;
+    expect(args.filter((arg) => arg === ROOT_PLACEHOLDER)).toHaveLength(1);
+    const root = join(scratch, 'files');
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, 'notes.md'), 'TODO: write the notes\n');
+    const transport = new StdioClientTransport({
+      command,
+      args: args.map((arg) => (arg === ROOT_PLACEHOLDER ? root : arg)),
+      cwd: project,
+      env: env as Record<string, string>,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'readme-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name).sort()).toEqual([
+        'cancel_task',
+        'check_task',
+        'collect_task',
+        'delegate_task_async',
+        'list_tasks',
+        'steer_task',
+      ]);
+      const delegated = await client.callTool({
+        name: 'delegate_task_async',
+        arguments: { goal: 'Count TODOs under .' },
+      });
+      const taskId = (delegated.structuredContent as { task_id: string }).task_id;
+      const collected = await client.callTool({
+        name: 'collect_task',
+        arguments: { task_id: taskId, timeout_seconds: 30 },
+      });
+      expect(collected.structuredContent).toMatchObject({ status: 'completed' });
+      expect((collected.structuredContent as { result: string }).result).toMatch(/Found 1 match/);
+    } finally {
+      await client.close();
+    }
+  });
+});
