@@ -34,6 +34,8 @@ let project: string;
 let examples: Map<string, ReadmeBlock>;
 let server: Awaited<ReturnType<typeof startReadmeModelServer>>;
 let env: NodeJS.ProcessEnv;
+/** tsc's diagnostics for the examples ('' when they typecheck); settles once out/ is written. */
+let compiled: Promise<string>;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'errand-readme-test-'));
@@ -46,6 +48,26 @@ beforeAll(async () => {
     examples.set(block.marker.value, block);
     await writeFile(join(project, block.marker.value), block.code);
   }
+  await writeFile(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        allowJs: true,
+        checkJs: true,
+        // tsc also writes the JavaScript node runs (Node 20 cannot run .ts); the check is its diagnostics.
+        outDir: 'out',
+        skipLibCheck: true,
+        types: ['node'],
+      },
+      files: [...examples.keys()].filter((file) => /\.(ts|mjs)$/.test(file)),
+    }),
+  );
+  // Started here, awaited by the typecheck test and before running a .ts example (so each test runs alone too).
+  compiled = typecheck(project, 'tsconfig.json');
   server = await startReadmeModelServer();
   env = cleanEnv({
     OPENAI_API_KEY: 'sk-readme-test',
@@ -64,6 +86,7 @@ afterAll(async () => {
 
 /** Runs an example from the project: `.mjs` as it is, `.ts` as tsc emitted it into out/. */
 async function run(file: string): Promise<string> {
+  await compiled;
   const script = file.endsWith('.ts') ? join('out', file.replace(/\.ts$/, '.js')) : file;
   const { stdout } = await exec(process.execPath, [script], { cwd: project, env, timeout: 60_000 });
   return stdout;
@@ -93,25 +116,7 @@ describe('the README examples, installed from the packed tarballs', () => {
   });
 
   it('typecheck with tsc (strict, module nodenext; JavaScript with checkJs)', async () => {
-    await writeFile(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'es2022',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          strict: true,
-          allowJs: true,
-          checkJs: true,
-          // tsc writes the JavaScript node runs (Node 20 cannot run .ts); the check is its diagnostics.
-          outDir: 'out',
-          skipLibCheck: true,
-          types: ['node'],
-        },
-        files: [...examples.keys()].filter((file) => /\.(ts|mjs)$/.test(file)),
-      }),
-    );
-    expect(await typecheck(project, 'tsconfig.json')).toBe('');
+    expect(await compiled).toBe('');
   }, 120_000);
 
   it('quickstart.mjs prints what the README shows', async () => {
