@@ -23,6 +23,7 @@ const VENDOR = [
   '@anthropic-ai/sdk@1.13.0',
   'ai@6.0.326',
   '@ai-sdk/openai-compatible@2.0.92',
+  '@modelcontextprotocol/sdk@1.32.2',
   '@types/node@20',
 ];
 /** The one placeholder in the MCP client config: the folder the user gives errand. */
@@ -110,6 +111,7 @@ describe('the README examples, installed from the packed tarballs', () => {
       'anthropic-tools.ts',
       'completion-notices.ts',
       'mcp-config.json',
+      'mcp-server.mjs',
       'openai-tools.ts',
       'quickstart.mjs',
     ]);
@@ -166,41 +168,71 @@ describe('the README examples, installed from the packed tarballs', () => {
     };
     const { command, args } = config.mcpServers.errand;
     expect(args.filter((arg) => arg === ROOT_PLACEHOLDER)).toHaveLength(1);
-    const root = join(scratch, 'files');
-    await mkdir(root, { recursive: true });
-    await writeFile(join(root, 'notes.md'), 'TODO: write the notes\n');
-    const transport = new StdioClientTransport({
+    const root = await notesFolder();
+    const result = await delegateOverMcp(
       command,
-      args: args.map((arg) => (arg === ROOT_PLACEHOLDER ? root : arg)),
-      cwd: project,
-      env: env as Record<string, string>,
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'readme-test', version: '1.0.0' });
-    await client.connect(transport);
-    try {
-      const { tools } = await client.listTools();
-      expect(tools.map((tool) => tool.name).sort()).toEqual([
-        'cancel_task',
-        'check_task',
-        'collect_task',
-        'delegate_task_async',
-        'list_tasks',
-        'steer_task',
-      ]);
-      const delegated = await client.callTool({
-        name: 'delegate_task_async',
-        arguments: { goal: 'Count TODOs under .' },
-      });
-      const taskId = (delegated.structuredContent as { task_id: string }).task_id;
-      const collected = await client.callTool({
-        name: 'collect_task',
-        arguments: { task_id: taskId, timeout_seconds: 30 },
-      });
-      expect(collected.structuredContent).toMatchObject({ status: 'completed' });
-      expect((collected.structuredContent as { result: string }).result).toMatch(/Found 1 match/);
-    } finally {
-      await client.close();
-    }
+      args.map((arg) => (arg === ROOT_PLACEHOLDER ? root : arg)),
+      'Count TODOs under .',
+    );
+    // errand mcp's offline demo model, using the workspace toolset on the root.
+    expect(result).toMatch(/Found 1 match/);
+  });
+
+  it('mcp-server.mjs: a server of your own, on the openai-compatible model with the workspace toolset', async () => {
+    const before = server.requests.length;
+    const result = await delegateOverMcp(
+      process.execPath,
+      ['mcp-server.mjs', await notesFolder()],
+      'Read notes.md',
+    );
+    expect(result).toBe(SUBAGENT_ANSWER);
+    const subAgent = server.requests.slice(before).find((request) => request.body.stream);
+    const tools = (subAgent?.body.tools ?? []) as { function: { name: string } }[];
+    expect(tools.map((tool) => tool.function.name)).toContain('read_file');
   });
 });
+
+/** A folder with one TODO, for the agents behind the MCP servers. */
+async function notesFolder(): Promise<string> {
+  const root = join(scratch, 'files');
+  await mkdir(root, { recursive: true });
+  await writeFile(join(root, 'notes.md'), 'TODO: write the notes\n');
+  return root;
+}
+
+/**
+ * Starts an MCP server the way a client config says (command, args; from the project folder), checks it lists the
+ * six tools, delegates `goal`, collects the task and returns its result.
+ */
+async function delegateOverMcp(command: string, args: string[], goal: string): Promise<string> {
+  const transport = new StdioClientTransport({
+    command,
+    args,
+    cwd: project,
+    env: env as Record<string, string>,
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'readme-test', version: '1.0.0' });
+  await client.connect(transport);
+  try {
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'cancel_task',
+      'check_task',
+      'collect_task',
+      'delegate_task_async',
+      'list_tasks',
+      'steer_task',
+    ]);
+    const delegated = await client.callTool({ name: 'delegate_task_async', arguments: { goal } });
+    const taskId = (delegated.structuredContent as { task_id: string }).task_id;
+    const collected = await client.callTool({
+      name: 'collect_task',
+      arguments: { task_id: taskId, timeout_seconds: 30 },
+    });
+    expect(collected.structuredContent).toMatchObject({ status: 'completed' });
+    return (collected.structuredContent as { result: string }).result;
+  } finally {
+    await client.close();
+  }
+}
