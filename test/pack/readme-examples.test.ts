@@ -1,5 +1,6 @@
 /**
- * The README's examples as a new user runs them: every block marked `<!-- example: file -->` is written, as it is,
+ * The READMEs' examples as a new user runs them (the repository's README and each package's, as the tarballs ship
+ * it): every block marked `<!-- example: file -->` is written, as it is,
  * into a new project outside the workspace that installed the packed tarballs (and the vendor SDKs the examples
  * import), typechecked with tsc (strict, nodenext) and run with node. The models are a local fake server
  * (test/fixtures/readme-model-server.mjs), reached through the variables the examples already read
@@ -14,7 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv } from '../cli/run-bin.js';
 import { SUBAGENT_ANSWER, startReadmeModelServer } from '../fixtures/readme-model-server.mjs';
-import { exec, installProject, packTarballs, typecheck } from './packed.js';
+import { exec, installProject, PACKAGES, packTarballs, typecheck } from './packed.js';
 import { type ReadmeBlock, readmeBlocks } from './readme.js';
 
 /** The vendor packages the examples import, at the versions the workspace tests use (Node 20 compatible). */
@@ -24,6 +25,7 @@ const VENDOR = [
   'ai@6.0.326',
   '@ai-sdk/openai-compatible@2.0.92',
   '@modelcontextprotocol/sdk@1.32.2',
+  'zod@4.6.7',
   '@types/node@20',
 ];
 /** The one placeholder in the MCP client config: the folder the user gives errand. */
@@ -32,6 +34,9 @@ const FOUND = `The sub-agent found: ${SUBAGENT_ANSWER}`;
 
 let scratch: string;
 let project: string;
+/** Each README's blocks, by its path in the repository. */
+let readmes: Map<string, ReadmeBlock[]>;
+/** Every example, by the file it is written to. */
 let examples: Map<string, ReadmeBlock>;
 let server: Awaited<ReturnType<typeof startReadmeModelServer>>;
 let env: NodeJS.ProcessEnv;
@@ -41,13 +46,22 @@ let compiled: Promise<string>;
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'errand-readme-test-'));
   project = join(scratch, 'project');
-  const [tarballs, blocks] = await Promise.all([packTarballs(join(scratch, 'tarballs')), readmeBlocks()]);
+  const tarballs = await packTarballs(join(scratch, 'tarballs'));
   await installProject(project, [...tarballs.values(), ...VENDOR]);
+  // The repository's README, and each package's as npm ships it (read from the installed tarball).
+  readmes = new Map([['README.md', await readmeBlocks()]]);
+  for (const name of PACKAGES) {
+    const shipped = join(project, 'node_modules/@errand', name, 'README.md');
+    readmes.set(`packages/${name}/README.md`, await readmeBlocks(shipped));
+  }
   examples = new Map();
-  for (const block of blocks) {
-    if (block.marker?.kind !== 'example') continue;
-    examples.set(block.marker.value, block);
-    await writeFile(join(project, block.marker.value), block.code);
+  for (const blocks of readmes.values()) {
+    for (const block of blocks) {
+      if (block.marker?.kind !== 'example') continue;
+      expect(examples.has(block.marker.value), `two examples named ${block.marker.value}`).toBe(false);
+      examples.set(block.marker.value, block);
+      await writeFile(join(project, block.marker.value), block.code);
+    }
   }
   await writeFile(
     join(project, 'tsconfig.json'),
@@ -94,26 +108,30 @@ async function run(file: string): Promise<string> {
 }
 
 describe('the README examples, installed from the packed tarballs', () => {
-  it('marks every js, ts and json block as an example that runs here, or as a fragment saying why', async () => {
-    const blocks = await readmeBlocks();
-    for (const block of blocks) {
-      if (block.lang === 'sh' || block.lang === '') continue;
-      expect(
-        block.marker,
-        `README.md:${block.line}: a \`\`\`${block.lang} block without a marker`,
-      ).toBeDefined();
-      if (block.marker?.kind !== 'example') continue;
-      const extension = { js: '.mjs', ts: '.ts', json: '.json' }[block.lang];
-      expect(block.marker.value.endsWith(extension ?? '?'), `README.md:${block.line}`).toBe(true);
+  it('marks every js, ts and json block as an example that runs here, or as a fragment saying why', () => {
+    for (const [readme, blocks] of readmes) {
+      for (const block of blocks) {
+        if (block.lang === 'sh' || block.lang === '') continue;
+        expect(
+          block.marker,
+          `${readme}:${block.line}: a \`\`\`${block.lang} block without a marker`,
+        ).toBeDefined();
+        if (block.marker?.kind !== 'example') continue;
+        const extension = { js: '.mjs', ts: '.ts', json: '.json' }[block.lang];
+        expect(block.marker.value.endsWith(extension ?? '?'), `${readme}:${block.line}`).toBe(true);
+      }
     }
     expect([...examples.keys()].sort()).toEqual([
       'ai-sdk-tools.ts',
       'anthropic-tools.ts',
       'completion-notices.ts',
+      'core-example.mjs',
       'mcp-config.json',
       'mcp-server.mjs',
       'openai-tools.ts',
       'quickstart.mjs',
+      'tools-example.ts',
+      'word-count.mjs',
     ]);
   });
 
@@ -126,6 +144,39 @@ describe('the README examples, installed from the packed tarballs', () => {
     const lines = (await run('quickstart.mjs')).trim().split('\n');
     expect(['queued', 'running']).toContain(lines[0]);
     expect(lines.slice(1).join('\n').replace(/\s+/g, ' ')).toBe(output!.trim().replace(/\s+/g, ' '));
+  });
+
+  it('packages/core: core-example.mjs delegates and collects', async () => {
+    const lines = (await run('core-example.mjs')).trim().split('\n');
+    expect(['queued', 'running']).toContain(lines[0]);
+    expect(lines[1]).toBe('completed Summary: three modules, no cycles.');
+  });
+
+  it('packages/tools: tools-example.ts delegates through the openai SDK and answers', async () => {
+    expect(await run('tools-example.ts')).toBe('The sub-agent found: Summary: three modules, no cycles.\n');
+  });
+
+  it('packages/worker: word-count.mjs is a toolset a Supervisor loads as the README says', async () => {
+    // The README: "Give it to a Supervisor as toolsets: { words: new URL('./word-count.mjs', import.meta.url).href }".
+    await writeFile(
+      join(project, 'use-word-count.mjs'),
+      `import { Supervisor } from '@errand/core';
+const supervisor = new Supervisor({
+  model: {
+    provider: 'scripted',
+    turns: [{ toolCalls: [{ name: 'count_words', arguments: { text: 'one two  three' } }] }, { text: 'counted' }],
+  },
+  toolsets: { words: new URL('./word-count.mjs', import.meta.url).href },
+});
+const session = supervisor.session('words');
+const done = await session.collect(session.delegate({ goal: 'count' }), { timeoutMs: 20_000 });
+console.log(JSON.stringify({ status: done.status, preview: done.preview }));
+await supervisor.close();
+`,
+    );
+    const { status, preview } = JSON.parse(await run('use-word-count.mjs'));
+    expect(status).toBe('completed');
+    expect(preview).toContain('← count_words: 3');
   });
 
   it('openai-tools.ts: the openai SDK delegates, collects and answers; sub-agents on openai-compatible', async () => {

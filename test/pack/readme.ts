@@ -1,7 +1,7 @@
 /**
- * The README's code blocks, read by their markers. A block runs in CI when the line before its fence is
- * `<!-- example: file-name.ext -->` (test/pack/readme-examples.test.ts writes it to that file in a project with the
- * packed packages installed); `<!-- fragment: why -->` marks a piece of a larger program that is not run, saying
+ * The code blocks of the READMEs (the repository's and each package's), read by their markers. A block runs in CI
+ * when the line before its fence is `<!-- example: file-name.ext -->` (test/pack/readme-examples.test.ts writes it to
+ * that file in a project with the packed packages installed); `<!-- fragment: why -->` marks a piece of a larger program that is not run, saying
  * why. Shell blocks and bare blocks (program output) need no marker.
  */
 import { readFile } from 'node:fs/promises';
@@ -20,14 +20,15 @@ export interface ReadmeBlock {
 
 export const README = new URL('../../README.md', import.meta.url);
 
-export async function readmeBlocks(): Promise<ReadmeBlock[]> {
-  const lines = (await readFile(README, 'utf8')).split('\n');
+/** The blocks of a README (default: the repository's). */
+export async function readmeBlocks(readme: URL | string = README): Promise<ReadmeBlock[]> {
+  const lines = (await readFile(readme, 'utf8')).split('\n');
   const blocks: ReadmeBlock[] = [];
   for (let index = 0; index < lines.length; index += 1) {
     const fence = /^```(\w*)\s*$/.exec(lines[index]!);
     if (!fence) continue;
     const end = lines.indexOf('```', index + 1);
-    if (end < 0) throw new Error(`README.md:${index + 1}: a code block that never closes`);
+    if (end < 0) throw new Error(`${readme}:${index + 1}: a code block that never closes`);
     const marker = /^<!-- (example|fragment): (.+?) -->$/.exec(lines[index - 1] ?? '');
     blocks.push({
       lang: fence[1]!,
