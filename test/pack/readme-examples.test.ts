@@ -1,11 +1,11 @@
 /**
- * The READMEs' examples as a new user runs them (the repository's README and each package's, as the tarballs ship
- * it): every block marked `<!-- example: file -->` is written, as it is,
- * into a new project outside the workspace that installed the packed tarballs (and the vendor SDKs the examples
- * import), typechecked with tsc (strict, nodenext) and run with node. The models are a local fake server
- * (test/fixtures/readme-model-server.mjs), reached through the variables the examples already read
- * (OPENAI_BASE_URL, ANTHROPIC_BASE_URL and their keys); nothing goes to the internet. The MCP client config is
- * driven by the official MCP SDK client over stdio, starting the installed bin the way the config says.
+ * The READMEs' examples as a new user runs them: the repository's README and each package's, as the tarballs ship
+ * it. Every block marked `<!-- example: file -->` is written, as it is, into a new project outside the workspace
+ * that installed the packed tarballs (and the vendor SDKs the examples import), typechecked with tsc (strict,
+ * nodenext) and run with node. The models are a local fake server (test/fixtures/readme-model-server.mjs), reached
+ * through the variables the examples already read (OPENAI_BASE_URL, ANTHROPIC_BASE_URL and their keys); nothing
+ * goes to the internet. The MCP examples are driven by the official MCP SDK client over stdio, starting the
+ * installed bin (or the example server) the way a client config says.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
