@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { InvalidInputError, StoreLockedError } from '../errors.js';
 import type { TaskRow } from './record-index.js';
@@ -59,11 +61,17 @@ export class WriterThread {
     path: string,
     onDone: (seq: number, error: Error | undefined) => void,
   ): { writer: WriterThread; rows: TaskRow[] } {
+    const entry = writerEntry();
+    // A missing entry would only show as the open timing out a minute later: say what is wrong at once.
+    if (!existsSync(entry))
+      throw new Error(
+        `the SQLite store's writer thread file ${fileURLToPath(entry)} is missing: build @errand/core`,
+      );
     const signal = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
     const data: WriterData = { path, signal, replies: port2 };
     // No inherited flags: the host's own (`--input-type`, loaders, `--require` hooks) are not for this thread's code.
-    const worker = new Worker(writerEntry(), { workerData: data, transferList: [port2], execArgv: [] });
+    const worker = new Worker(entry, { workerData: data, transferList: [port2], execArgv: [] });
     const writer = new WriterThread(worker, port1, new Int32Array(signal), onDone);
     let reply: OpenReply;
     try {
