@@ -11,6 +11,7 @@ import {
   NotFoundError,
   ShuttingDownError,
   TaskFinishedError,
+  UnavailableError,
 } from './errors.js';
 import type { Executor, ExecutorEvents, ExecutorFactory, TaskRun } from './executor.js';
 import { PiscinaExecutor } from './executors/piscina/piscina-executor.js';
@@ -23,7 +24,7 @@ import { snapshotOf } from './snapshot.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
-import type { TaskEvent } from './task-state.js';
+import { isTerminal, type TaskEvent } from './task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
 import { TaskTracing } from './telemetry/task-tracing.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
@@ -66,6 +67,8 @@ export class Engine {
   readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
   #pumpScheduled = false;
   #closing: Promise<void> | undefined;
+  /** Set when the executor reported its backend unreachable: every later `delegate` throws it. */
+  #unavailable: Error | undefined;
   /** OpenTelemetry spans per task; undefined when `@opentelemetry/api` is not installed. */
   readonly #tracing: TaskTracing | undefined;
 
@@ -90,6 +93,7 @@ export class Engine {
       },
       free: () => this.#pump(),
       error: (error) => emit('worker-error', redactError(error, this.redactor)),
+      unavailable: (error) => this.#onUnavailable(error),
     };
     this.#interruptLeftovers();
     const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
@@ -107,6 +111,7 @@ export class Engine {
    */
   delegate(sessionId: string, input: DelegateInput, parentId?: string): string {
     if (this.#closing) throw new ShuttingDownError();
+    if (this.#unavailable) throw this.#unavailable;
     return this.#admit(sessionId, validateGoal(input, this.options), parentId);
   }
 
@@ -117,6 +122,7 @@ export class Engine {
    */
   resume(sessionId: string, id: string, options: ResumeInput = {}): string {
     if (this.#closing) throw new ShuttingDownError();
+    if (this.#unavailable) throw this.#unavailable;
     const { record, live } = this.view(sessionId, id);
     const checkpoint = this.#store.checkpoint(record.id);
     const goal = resumedGoal(record, live !== undefined, checkpoint, options, this.options.limits);
@@ -150,8 +156,20 @@ export class Engine {
       depth = parent.record.depth + 1;
     }
     const unfinished = this.#unfinished.get(sessionId) ?? 0;
-    assertAdmission(limits, { depth, role: goal.role, unfinished });
-    assertQueueRoom(this.#queued, this.#waiting, sessionId, limits.maxQueued);
+    // A shared store (Redis) counts every supervisor's tasks; the executor enforces the same limits atomically
+    // when it enqueues, this check only refuses early what its view already sees.
+    const shared = this.#store.counts?.(sessionId);
+    assertAdmission(limits, {
+      depth,
+      role: goal.role,
+      unfinished: Math.max(unfinished, shared?.unfinished ?? 0),
+    });
+    assertQueueRoom(
+      Math.max(this.#queued, shared?.queued ?? 0),
+      this.#waiting,
+      sessionId,
+      limits.maxQueued,
+    );
     const record: TaskRecord = {
       id: randomUUID(),
       sessionId,
@@ -223,7 +241,8 @@ export class Engine {
         `is ${text.length} characters; the limit is ${maxSteerChars}`,
       );
     }
-    if (!live || live.terminal || live.state.stopping)
+    const remote = this.isRemote({ record, live });
+    if (!remote && (!live || live.terminal || live.state.stopping))
       throw new TaskFinishedError(record.id, live?.state.stopping ?? record.status);
     const { steering } = record;
     if (steering.sent - steering.delivered >= maxPendingSteers) {
@@ -234,6 +253,14 @@ export class Engine {
       );
     }
     const message = { seq: steering.sent + 1, text };
+    if (!live) {
+      // Another supervisor's task: the record is the shared view's copy, the run is reached by id.
+      const patch = { steering: { sent: message.seq, delivered: steering.delivered } };
+      Object.assign(record, patch);
+      this.#store.update(record.id, patch);
+      this.#executor.steer(record.id, message);
+      return { taskId: record.id, seq: message.seq, status: 'queued' };
+    }
     this.#write(live, { steering: { sent: message.seq, delivered: steering.delivered } });
     this.#tracing?.event(record.id, 'steer', { 'errand.steer.seq': message.seq });
     if (live.submitted) this.#executor.steer(record.id, message);
@@ -270,9 +297,85 @@ export class Engine {
     }
   }
 
-  /** Cancels everything, waits for every task to end, then closes the executor and the store. Idempotent. */
+  /**
+   * True for a task this supervisor does not run but a shared executor can reach: another supervisor delegated
+   * it (or this one did before a restart) and it is not finished. Its record is the shared store's view.
+   */
+  isRemote(view: TaskView): boolean {
+    return view.live === undefined && this.#executor.shared === true && !isTerminal(view.record.status);
+  }
+
+  /**
+   * Waits until a remote task's record is terminal in the shared store's view, at most `timeoutMs`. Resolves
+   * true if it ended.
+   */
+  async waitRemote(record: TaskRecord, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const changed = this.#store.changed;
+    if (!changed) return isTerminal(record.status);
+    const deadline = Date.now() + timeoutMs;
+    while (!isTerminal(record.status)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      signal?.throwIfAborted();
+      let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
+      try {
+        await Promise.race([
+          changed.call(this.#store, record.id),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, left);
+          }),
+          new Promise<void>((_, reject) => {
+            onAbort = () => reject(signal?.reason);
+            signal?.addEventListener('abort', onAbort, { once: true });
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      }
+      // The view may have replaced nothing but patched the same object; re-read in case it was re-created.
+      record = this.#store.get(record.id) ?? record;
+    }
+    return true;
+  }
+
+  /**
+   * Cancels a remote task: the worker running it is asked to stop and terminates its thread after `graceMs`;
+   * resolves once the shared view shows it ended (or `graceMs` + 5 s passed).
+   */
+  async cancelRemote(record: TaskRecord, graceMs = this.options.limits.cancelGraceMs): Promise<void> {
+    this.#executor.stop(record.id, 'cancel');
+    const kill = setTimeout(
+      () => this.#executor.kill(record.id, `task ${record.id} ended cancelled`),
+      graceMs,
+    );
+    try {
+      await this.waitRemote(record, graceMs + 5_000);
+    } finally {
+      clearTimeout(kill);
+    }
+  }
+
+  /**
+   * Cancels everything, waits for every task to end, then closes the executor and the store. Idempotent. With a
+   * shared executor (bullmq) tasks belong to the cluster, not to this supervisor: they keep running on the
+   * workers, and close only lets go of them and disconnects.
+   */
   close(graceMs = this.options.limits.cancelGraceMs): Promise<void> {
     this.#closing ??= (async () => {
+      if (this.#executor.shared) {
+        for (const task of this.#live.values()) {
+          clearTimeout(task.timeoutTimer);
+          clearTimeout(task.graceTimer);
+        }
+        this.completions.end();
+        await this.#executor.close();
+        for (const task of this.#live.values()) task.release();
+        this.#live.clear();
+        await this.#store.close();
+        return;
+      }
       const live = [...this.#live.values()];
       for (const task of live) this.stop(task, 'cancel', 'the supervisor is closing', graceMs);
       await Promise.all(live.map((task) => task.ended()));
@@ -299,6 +402,21 @@ export class Engine {
       Object.assign(record, patch);
       this.#store.update(record.id, patch);
       this.#store.finish(record.id);
+    }
+  }
+
+  /** The executor cannot run anything: every unfinished task fails with why, and so does every later delegate. */
+  #onUnavailable(error: Error): void {
+    if (this.#unavailable) return;
+    this.#unavailable = error;
+    const code = UnavailableError.isInstance(error) ? error.code : 'unavailable';
+    for (const task of [...this.#live.values()]) {
+      this.#waiting.remove(task);
+      this.#finish(task, {
+        status: 'failed',
+        exitReason: 'error',
+        error: { code, message: error.message },
+      });
     }
   }
 

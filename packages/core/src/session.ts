@@ -98,6 +98,13 @@ export class Session {
       );
     }
     options.signal?.throwIfAborted();
+    if (this.#engine.isRemote(view)) {
+      const ended = timeoutMs > 0 && (await this.#engine.waitRemote(view.record, timeoutMs, options.signal));
+      const record = this.#engine.view(this.id, taskId).record;
+      const snapshot = this.#engine.snapshot({ record, live: undefined }, previewLines);
+      if (!ended) snapshot.timedOut = true;
+      return snapshot;
+    }
     const { live } = view;
     if (live && !live.terminal && timeoutMs > 0) await waitForEnd(live, timeoutMs, options.signal);
     const snapshot = this.#engine.snapshot(
@@ -124,9 +131,11 @@ export class Session {
     if (view.live) {
       this.#engine.stop(view.live, 'cancel', reason ? `cancelled: ${reason}` : 'cancelled by the host');
       await view.live.ended();
+    } else if (this.#engine.isRemote(view)) {
+      await this.#engine.cancelRemote(view.record);
     }
     return this.#engine.snapshot(
-      { record: view.record, live: undefined },
+      { record: this.#engine.view(this.id, taskId).record, live: undefined },
       this.#engine.options.limits.outputLines,
     );
   }
@@ -215,7 +224,7 @@ async function* streamLines(task: Task): AsyncGenerator<OutputLine, void, undefi
       cursor += 1;
     }
     if (cursor < task.output.closedCount) continue;
-    if (task.terminal) return;
+    if (task.terminal || task.released) return;
     await changed;
   }
 }

@@ -88,4 +88,16 @@ export interface TaskStore {
   checkpoint(id: string): Checkpoint | undefined;
   /** Flushes pending writes and releases what the store holds open. */
   close(): Promise<void>;
+  /**
+   * For a store shared by several supervisors (Redis): the unfinished tasks of a session and the tasks not yet
+   * started, across all of them, as far as this store's view knows. The engine admits against the larger of
+   * these and its own counts.
+   */
+  counts?(sessionId: string): { unfinished: number; queued: number };
+  /**
+   * For a shared store: resolves at the next change to the record `id` that came from elsewhere (another
+   * supervisor, or a worker that wrote the task's end), so a caller can wait for a task this supervisor does not
+   * run.
+   */
+  changed?(id: string): Promise<void>;
 }
