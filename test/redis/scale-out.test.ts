@@ -1,0 +1,124 @@
+import { type SupervisorOptions, Supervisor } from '@errand/core';
+import { afterEach, expect, it } from 'vitest';
+import {
+  describeRedis,
+  dropQueue,
+  pidsIn,
+  queueName,
+  REDIS_URL,
+  startWorker,
+  stopWorkers,
+  workerConfig,
+} from './cluster.js';
+
+const opened: Supervisor[] = [];
+const queues: string[] = [];
+
+function supervisorOn(queue: string, extra: Partial<SupervisorOptions> = {}): Supervisor {
+  const supervisor = new Supervisor({
+    model: { provider: 'scripted', turns: [{ text: 'unused: workers resolve models' }] },
+    executor: { kind: 'bullmq', connection: REDIS_URL, queue },
+    ...extra,
+  });
+  opened.push(supervisor);
+  return supervisor;
+}
+
+function newQueue(label: string): string {
+  const queue = queueName(label);
+  queues.push(queue);
+  return queue;
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((supervisor) => supervisor.close()));
+  await stopWorkers();
+  await Promise.all(queues.splice(0).map(dropQueue));
+});
+
+describeRedis('scale-out on BullMQ', () => {
+  it('runs 50 tasks across two worker processes, and a second supervisor collects them', async () => {
+    const queue = newQueue('fifty');
+    const config = workerConfig();
+    const workers = await Promise.all([
+      startWorker(queue, config, ['--concurrency', '4']),
+      startWorker(queue, config, ['--concurrency', '4']),
+    ]);
+    const first = supervisorOn(queue, { limits: { maxTasksPerSession: 100 } });
+    const session = first.session('fifty');
+    const ids = Array.from({ length: 50 }, (_, index) =>
+      session.delegate({ goal: `task ${index}`, model: 'whoami' }),
+    );
+    const snapshots = await Promise.all(ids.map((id) => session.collect(id, { timeoutMs: 60_000 })));
+    expect(snapshots.map((snapshot) => snapshot.status)).toEqual(ids.map(() => 'completed'));
+    const pids = new Set(snapshots.flatMap((snapshot) => pidsIn(snapshot.preview)));
+    expect(pids).toEqual(new Set(workers.map((worker) => worker.pid)));
+
+    const second = supervisorOn(queue);
+    const other = second.session('fifty');
+    // The view loads asynchronously; collect waits for the record to arrive.
+    await expect.poll(() => other.list().length, { timeout: 10_000 }).toBe(50);
+    const again = await other.collect(ids[7]!, { timeoutMs: 10_000 });
+    expect(again.status).toBe('completed');
+    expect(again.result).toBe('done');
+    expect(second.session('someone-else').list()).toEqual([]);
+    expect(() => second.session('someone-else').check(ids[7]!)).toThrow(
+      expect.objectContaining({ code: 'not_found' }),
+    );
+  }, 120_000);
+
+  it('ends a goal naming a toolset or profile the worker does not have invalid_input', async () => {
+    const queue = newQueue('refuse');
+    await startWorker(queue, workerConfig());
+    const session = supervisorOn(queue).session('s');
+    const badToolset = session.delegate({ goal: 'x', toolsets: ['nope'] });
+    const badModel = session.delegate({ goal: 'x', model: 'gpt-nope' });
+    const [toolset, model] = await Promise.all([
+      session.collect(badToolset, { timeoutMs: 20_000 }),
+      session.collect(badModel, { timeoutMs: 20_000 }),
+    ]);
+    expect(toolset.status).toBe('failed');
+    expect(toolset.error?.code).toBe('invalid_input');
+    expect(toolset.error?.message).toMatch(/"nope".*allowed: whoami, echo/);
+    expect(model.error?.code).toBe('invalid_input');
+    expect(model.error?.message).toMatch(/"gpt-nope"/);
+  }, 60_000);
+
+  it('steers and cancels across processes: delivered receipts, cancel within grace + 500 ms', async () => {
+    const queue = newQueue('control');
+    await startWorker(queue, workerConfig());
+    const supervisor = supervisorOn(queue, { limits: { cancelGraceMs: 1_000 } });
+    const session = supervisor.session('s');
+    const id = session.delegate({ goal: 'loop', model: 'forever' });
+    await expect.poll(() => session.check(id).status, { timeout: 20_000 }).toBe('running');
+    const delivered = new Promise<number>((resolve) =>
+      supervisor.on('steer-delivered', (event) => {
+        if (event.taskId === id) resolve(event.seq);
+      }),
+    );
+    expect(session.steer(id, 'focus on the tests').seq).toBe(1);
+    expect(await delivered).toBe(1);
+    expect(session.check(id).steering).toEqual({ sent: 1, delivered: 1 });
+    const asked = Date.now();
+    const cancelled = await session.cancel(id);
+    expect(cancelled.status).toBe('cancelled');
+    expect(Date.now() - asked).toBeLessThan(1_000 + 500);
+  }, 60_000);
+
+  it('fails fast, naming the URL, when Redis is unreachable', async () => {
+    const started = Date.now();
+    let failure: Error | undefined;
+    try {
+      const supervisor = supervisorOn('unreachable', {
+        executor: { kind: 'bullmq', connection: 'redis://127.0.0.1:1', queue: 'unreachable' },
+      });
+      const id = supervisor.session('s').delegate({ goal: 'x' });
+      const snapshot = await supervisor.session('s').collect(id, { timeoutMs: 5_000 });
+      failure = new Error(snapshot.error?.message);
+    } catch (error) {
+      failure = error as Error;
+    }
+    expect(failure?.message).toMatch(/redis:\/\/127\.0\.0\.1:1/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
