@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Supervisor, type SupervisorOptions } from '@errand/core';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 import { fixture } from '../helpers.js';
@@ -98,16 +99,12 @@ export function workerConfig(extra: Record<string, unknown> = {}): string {
         turns: [{ toolCalls: [{ name: 'whoami', arguments: {} }], delayMs: 50 }],
         loop: true,
       },
-      // About 1.5 s in 15 iterations, each ending in a checkpoint.
-      steady: {
-        provider: 'scripted',
-        turns: [
-          ...Array.from({ length: 15 }, () => ({
-            toolCalls: [{ name: 'whoami', arguments: { napMs: 100 } }],
-          })),
-          { text: 'steady done' },
-        ],
-      },
+      // One long model turn: no checkpoint for 8 s.
+      sleepy: { provider: 'scripted', turns: [{ delayMs: 8_000, text: 'late' }] },
+      // About 1.5 s in 15 iterations, each ending in a checkpoint; a resumed run makes only the calls left.
+      steady: { provider: 'module', specifier: fixture('steady-model.mjs'), options: { steps: 15, napMs: 100 } },
+      // The same, about 6 s in 60 iterations.
+      long: { provider: 'module', specifier: fixture('steady-model.mjs'), options: { steps: 60, napMs: 100 } },
     },
     toolsets: { whoami: fixture('whoami-toolset.mjs'), echo: fixture('echo-toolset.mjs') },
     pool: { minThreads: 0 },
@@ -170,4 +167,32 @@ export async function stopWorkers(): Promise<void> {
 /** Pids named in a snapshot's output (`← pid N`). */
 export function pidsIn(lines: readonly string[]): number[] {
   return lines.flatMap((line) => [...line.matchAll(/pid (\d+)/g)].map((match) => Number(match[1])));
+}
+
+const supervisors: Supervisor[] = [];
+const queues: string[] = [];
+
+/** A supervisor on `queue` (closed by `cleanUp`). Models and toolsets are the workers' business. */
+export function supervisorOn(queue: string, extra: Partial<SupervisorOptions> = {}): Supervisor {
+  const supervisor = new Supervisor({
+    model: { provider: 'scripted', turns: [{ text: 'unused: workers resolve models' }] },
+    executor: { kind: 'bullmq', connection: REDIS_URL, queue },
+    ...extra,
+  });
+  supervisors.push(supervisor);
+  return supervisor;
+}
+
+/** A queue of the test's own, dropped by `cleanUp`. */
+export function newQueue(label: string): string {
+  const queue = queueName(label);
+  queues.push(queue);
+  return queue;
+}
+
+/** Closes the test's supervisors, kills its workers and deletes its queues' keys. */
+export async function cleanUp(): Promise<void> {
+  await Promise.all(supervisors.splice(0).map((supervisor) => supervisor.close()));
+  await stopWorkers();
+  await Promise.all(queues.splice(0).map(dropQueue));
 }

@@ -1,40 +1,15 @@
-import { type SupervisorOptions, Supervisor } from '@errand/core';
 import { afterEach, expect, it } from 'vitest';
 import {
+  cleanUp,
   describeRedis,
-  dropQueue,
+  newQueue,
   pidsIn,
-  queueName,
-  REDIS_URL,
   startWorker,
-  stopWorkers,
+  supervisorOn,
   workerConfig,
 } from './cluster.js';
 
-const opened: Supervisor[] = [];
-const queues: string[] = [];
-
-function supervisorOn(queue: string, extra: Partial<SupervisorOptions> = {}): Supervisor {
-  const supervisor = new Supervisor({
-    model: { provider: 'scripted', turns: [{ text: 'unused: workers resolve models' }] },
-    executor: { kind: 'bullmq', connection: REDIS_URL, queue },
-    ...extra,
-  });
-  opened.push(supervisor);
-  return supervisor;
-}
-
-function newQueue(label: string): string {
-  const queue = queueName(label);
-  queues.push(queue);
-  return queue;
-}
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((supervisor) => supervisor.close()));
-  await stopWorkers();
-  await Promise.all(queues.splice(0).map(dropQueue));
-});
+afterEach(cleanUp);
 
 describeRedis('scale-out on BullMQ', () => {
   it('runs 50 tasks across two worker processes, and a second supervisor collects them', async () => {

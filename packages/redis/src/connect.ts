@@ -17,7 +17,7 @@ import { RedisStore } from './stores/redis-store.js';
 export async function connectBullmq(input: BullmqConnectInput): Promise<Executor> {
   const { executor: option, endpoint, view, context } = input;
   const opened = ['commands', 'changes', 'feed'].map((role) =>
-    openClient(option.connection, `errand-supervisor-${role}`),
+    openClient(option.connection, `errand-supervisor-${role}-${option.queue}`),
   );
   const [command, subscriber, feed] = opened as [
     (typeof opened)[0],

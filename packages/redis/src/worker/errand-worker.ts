@@ -124,7 +124,7 @@ export class ErrandWorker {
       // ioredis options; BullMQ's own type is narrower than ioredis' under exactOptionalPropertyTypes.
       connection: {
         ...redisOptions(options.redis),
-        connectionName: 'errand-worker-jobs',
+        connectionName: `errand-worker-jobs-${options.queue ?? 'errand'}`,
       } as ConnectionOptions,
       concurrency: parts.concurrency,
       stalledInterval,
@@ -142,8 +142,9 @@ export class ErrandWorker {
    */
   static async start(options: ErrandWorkerOptions): Promise<ErrandWorker> {
     const endpoint = maskUrl(options.redis);
-    const command = openClient(options.redis, 'errand-worker-commands');
-    const subscriber = openClient(options.redis, 'errand-worker-control');
+    const queue = options.queue ?? 'errand';
+    const command = openClient(options.redis, `errand-worker-commands-${queue}`);
+    const subscriber = openClient(options.redis, `errand-worker-control-${queue}`);
     try {
       await Promise.all([whenReady(command, endpoint, 3_000), whenReady(subscriber, endpoint, 3_000)]);
     } catch (error) {
@@ -151,7 +152,7 @@ export class ErrandWorker {
       subscriber.client.disconnect();
       throw error instanceof UnavailableError ? error : new UnavailableError(endpoint, String(error));
     }
-    const keys = new Keys(options.queue ?? 'errand');
+    const keys = new Keys(queue);
     const concurrency = options.concurrency ?? options.config.pool?.maxThreads ?? 8;
     const link = new Link(command.client, keys, `worker-${randomUUID()}`);
     const worker = new ErrandWorker(options, { link, subscriber: subscriber.client, concurrency });
