@@ -98,7 +98,7 @@ export class Session {
       );
     }
     options.signal?.throwIfAborted();
-    if (this.#engine.isRemote(view)) {
+    if (!view.live && this.#engine.isRemote(view)) {
       const ended = timeoutMs > 0 && (await this.#engine.waitRemote(view.record, timeoutMs, options.signal));
       const record = this.#engine.view(this.id, taskId).record;
       const snapshot = this.#engine.snapshot({ record, live: undefined }, previewLines);
