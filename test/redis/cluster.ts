@@ -102,9 +102,17 @@ export function workerConfig(extra: Record<string, unknown> = {}): string {
       // One long model turn: no checkpoint for 8 s.
       sleepy: { provider: 'scripted', turns: [{ delayMs: 8_000, text: 'late' }] },
       // About 1.5 s in 15 iterations, each ending in a checkpoint; a resumed run makes only the calls left.
-      steady: { provider: 'module', specifier: fixture('steady-model.mjs'), options: { steps: 15, napMs: 100 } },
+      steady: {
+        provider: 'module',
+        specifier: fixture('steady-model.mjs'),
+        options: { steps: 15, napMs: 100 },
+      },
       // The same, about 6 s in 60 iterations.
-      long: { provider: 'module', specifier: fixture('steady-model.mjs'), options: { steps: 60, napMs: 100 } },
+      long: {
+        provider: 'module',
+        specifier: fixture('steady-model.mjs'),
+        options: { steps: 60, napMs: 100 },
+      },
     },
     toolsets: { whoami: fixture('whoami-toolset.mjs'), echo: fixture('echo-toolset.mjs') },
     pool: { minThreads: 0 },

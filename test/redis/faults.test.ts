@@ -22,7 +22,9 @@ describeRedis('scale-out faults', () => {
     const fast = ['--stalled-interval-ms', '500', '--concurrency', '2'];
     const doomed = await startWorker(queue, config, fast);
     const session = supervisorOn(queue).session('s');
-    const ids = [0, 1].map((index) => session.delegate({ goal: `long ${index}`, model: 'long', maxIterations: 100 }));
+    const ids = [0, 1].map((index) =>
+      session.delegate({ goal: `long ${index}`, model: 'long', maxIterations: 100 }),
+    );
     await expect
       .poll(() => ids.every((id) => session.check(id).iterations >= 2), { timeout: 20_000 })
       .toBe(true);
@@ -87,8 +89,12 @@ describeRedis('scale-out faults', () => {
     const queue = newQueue('clientkill');
     await startWorker(queue, workerConfig(), ['--concurrency', '4']);
     const session = supervisorOn(queue, { limits: { maxTasksPerSession: 50 } }).session('s');
-    const ids = Array.from({ length: 8 }, (_, index) => session.delegate({ goal: `${index}`, model: 'steady' }));
-    await expect.poll(() => session.list({ status: 'running' }).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const ids = Array.from({ length: 8 }, (_, index) =>
+      session.delegate({ goal: `${index}`, model: 'steady' }),
+    );
+    await expect
+      .poll(() => session.list({ status: 'running' }).length, { timeout: 20_000 })
+      .toBeGreaterThan(0);
     const admin = redisClient();
     try {
       const clients = (await admin.client('LIST')) as string;
@@ -111,7 +117,13 @@ describeRedis('scale-out faults', () => {
     await startWorker(queue, workerConfig(), ['--concurrency', '3']);
     const host = spawn(
       process.execPath,
-      [fileURLToPath(new URL('../fixtures/redis-delegating-host.mjs', import.meta.url)), REDIS_URL, queue, 'steady', '3'],
+      [
+        fileURLToPath(new URL('../fixtures/redis-delegating-host.mjs', import.meta.url)),
+        REDIS_URL,
+        queue,
+        'steady',
+        '3',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const ids = await new Promise<string[]>((resolve, reject) => {

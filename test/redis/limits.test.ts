@@ -4,7 +4,10 @@ import { cleanUp, describeRedis, newQueue, startWorker, supervisorOn, workerConf
 afterEach(cleanUp);
 
 /** What a delegate came to: refused at once (thrown) or refused by the cluster-wide check (the task failed). */
-async function outcome(delegate: () => string, collect: (id: string) => Promise<{ error?: { code: string } }>) {
+async function outcome(
+  delegate: () => string,
+  collect: (id: string) => Promise<{ error?: { code: string } }>,
+) {
   try {
     const id = delegate();
     const snapshot = await collect(id);
@@ -34,7 +37,9 @@ describeRedis('scale-out limits and fair share', () => {
       expect(code).toBe('limit_exceeded');
     }
     // Another session is not affected.
-    expect(supervisorOn(queue, { limits }).session('t').delegate({ goal: 'fine' })).toMatch(/^[0-9a-f-]{36}$/);
+    expect(supervisorOn(queue, { limits }).session('t').delegate({ goal: 'fine' })).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
   });
 
   it('enforces maxTasksPerSession atomically when supervisors race', async () => {
@@ -42,7 +47,10 @@ describeRedis('scale-out limits and fair share', () => {
     const limits = { maxTasksPerSession: 4 };
     const sessions = [0, 1, 2, 3].map(() => supervisorOn(queue, { limits }).session('s'));
     // Each supervisor sees nothing of the others yet, so only the Lua admission can refuse.
-    const ids = sessions.flatMap((session) => [session.delegate({ goal: 'x' }), session.delegate({ goal: 'y' })]);
+    const ids = sessions.flatMap((session) => [
+      session.delegate({ goal: 'x' }),
+      session.delegate({ goal: 'y' }),
+    ]);
     const refused = await Promise.all(
       ids.map((id, index) =>
         sessions[Math.floor(index / 2)]!.collect(id, { timeoutMs: 3_000 }).then(
@@ -74,12 +82,16 @@ describeRedis('scale-out limits and fair share', () => {
     const queue = newQueue('fair');
     const supervisor = supervisorOn(queue, { limits: { maxTasksPerSession: 100 } });
     const busy = supervisor.session('busy');
-    const backlog = Array.from({ length: 40 }, (_, index) => busy.delegate({ goal: `${index}`, model: 'whoami' }));
+    const backlog = Array.from({ length: 40 }, (_, index) =>
+      busy.delegate({ goal: `${index}`, model: 'whoami' }),
+    );
     // Let the whole backlog reach the queue before a worker exists.
     await expect.poll(() => busy.list({ status: 'queued' }).length).toBe(40);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await startWorker(queue, workerConfig(), ['--concurrency', '1']);
-    await expect.poll(() => busy.list({ status: 'completed' }).length, { timeout: 20_000 }).toBeGreaterThan(2);
+    await expect
+      .poll(() => busy.list({ status: 'completed' }).length, { timeout: 20_000 })
+      .toBeGreaterThan(2);
     const newcomer = supervisor.session('newcomer');
     const delegatedAt = Date.now();
     const id = newcomer.delegate({ goal: 'first', model: 'whoami' });

@@ -217,13 +217,21 @@ program
   .description(
     'take goals from a BullMQ queue in Redis and run them on this machine (scale-out; needs @errand/redis)',
   )
-  .option('--redis <url>', 'Redis URL (env ERRAND_REDIS_URL)', process.env.ERRAND_REDIS_URL ?? 'redis://127.0.0.1:6379')
+  .option(
+    '--redis <url>',
+    'Redis URL (env ERRAND_REDIS_URL)',
+    process.env.ERRAND_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  )
   .option('--queue <name>', 'queue the supervisors enqueue on', 'errand')
   .option(
     '--config <file>',
     "JSON config (an errand.json): model, models, toolsets, limits and pool of this worker (default: the CLI's demo model and built-in toolsets under --root)",
   )
-  .option('--concurrency <n>', "tasks at once (default: the pool's maxThreads)", integerFlag('--concurrency', 1))
+  .option(
+    '--concurrency <n>',
+    "tasks at once (default: the pool's maxThreads)",
+    integerFlag('--concurrency', 1),
+  )
   .option(
     '--drain-ms <ms>',
     'on SIGTERM, how long running tasks may finish before they are handed back',

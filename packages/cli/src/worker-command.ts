@@ -57,7 +57,8 @@ export function readWorkerConfig(path: string): SupervisorOptions {
   }
   const models = [options.model, ...Object.values((options.models as Record<string, unknown>) ?? {})];
   for (const spec of models as Array<{ provider?: string; specifier?: string } | undefined>) {
-    if (spec?.provider === 'module' && typeof spec.specifier === 'string') spec.specifier = local(spec.specifier);
+    if (spec?.provider === 'module' && typeof spec.specifier === 'string')
+      spec.specifier = local(spec.specifier);
   }
   return options as unknown as SupervisorOptions;
 }
@@ -66,7 +67,11 @@ export function readWorkerConfig(path: string): SupervisorOptions {
  * Runs `errand worker` until SIGTERM or SIGINT, then drains: takes no new job, lets running tasks finish for
  * `--drain-ms`, hands back the rest (they resume from their checkpoints on another worker) and exits 0.
  */
-export async function runWorker(flags: WorkerFlags, config: SupervisorOptions, io: WorkerIo): Promise<number> {
+export async function runWorker(
+  flags: WorkerFlags,
+  config: SupervisorOptions,
+  io: WorkerIo,
+): Promise<number> {
   const { ErrandWorker } = (await import('@errand/redis')) as typeof import('@errand/redis');
   const worker = await ErrandWorker.start({
     redis: flags.redis,

@@ -164,12 +164,7 @@ export class Engine {
       role: goal.role,
       unfinished: Math.max(unfinished, shared?.unfinished ?? 0),
     });
-    assertQueueRoom(
-      Math.max(this.#queued, shared?.queued ?? 0),
-      this.#waiting,
-      sessionId,
-      limits.maxQueued,
-    );
+    assertQueueRoom(Math.max(this.#queued, shared?.queued ?? 0), this.#waiting, sessionId, limits.maxQueued);
     const record: TaskRecord = {
       id: randomUUID(),
       sessionId,

@@ -19,11 +19,7 @@ export async function connectBullmq(input: BullmqConnectInput): Promise<Executor
   const opened = ['commands', 'changes', 'feed'].map((role) =>
     openClient(option.connection, `errand-supervisor-${role}-${option.queue}`),
   );
-  const [command, subscriber, feed] = opened as [
-    (typeof opened)[0],
-    (typeof opened)[0],
-    (typeof opened)[0],
-  ];
+  const [command, subscriber, feed] = opened as [(typeof opened)[0], (typeof opened)[0], (typeof opened)[0]];
   try {
     await Promise.all(opened.map((client) => whenReady(client, endpoint, CONNECT_TIMEOUT_MS)));
   } catch (error) {
@@ -44,9 +40,7 @@ export async function connectBullmq(input: BullmqConnectInput): Promise<Executor
     await RedisStore.open(link, subscriber.client, view, onError);
     const executor = new BullmqExecutor(context, link, queue, release);
     const from = await FeedReader.now(command.client);
-    executor.follow(
-      new FeedReader(feed.client, keys.feed, from, (event) => executor.onFeed(event), onError),
-    );
+    executor.follow(new FeedReader(feed.client, keys.feed, from, (event) => executor.onFeed(event), onError));
     return executor;
   } catch (error) {
     feed.client.disconnect();

@@ -50,7 +50,9 @@ export function whenReady(
     const timer = setTimeout(() => {
       client.off('ready', onReady);
       client.disconnect();
-      reject(new UnavailableError(endpoint, `Redis did not answer within ${timeoutMs} ms (${opened.lastError()})`));
+      reject(
+        new UnavailableError(endpoint, `Redis did not answer within ${timeoutMs} ms (${opened.lastError()})`),
+      );
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

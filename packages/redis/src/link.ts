@@ -1,8 +1,8 @@
+import type { TaskRecordPatch } from '@errand/core/seams';
 import type { Redis } from 'ioredis';
-import { encodeFields } from './stores/record-codec.js';
 import { FINISHED_TTL_SECONDS, type Keys } from './keys.js';
 import { ADMIT, UPDATE } from './scripts.js';
-import type { TaskRecordPatch } from '@errand/core/seams';
+import { encodeFields } from './stores/record-codec.js';
 
 /** Extra fields a worker writes with a record patch: one transition to append to the record's list. */
 export interface UpdateExtras {

@@ -1,5 +1,5 @@
-import type { OutputChunk, Progress } from '@errand/worker/protocol';
 import type { SteerMessage, TaskEnd, TaskRun, ValidGoal } from '@errand/core/seams';
+import type { OutputChunk, Progress } from '@errand/worker/protocol';
 
 /**
  * The wire between supervisors and `errand worker` processes, defined once and imported by both sides. Jobs go

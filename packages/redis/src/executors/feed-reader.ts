@@ -47,9 +47,15 @@ export class FeedReader {
     while (!this.#closed) {
       let reply: Array<[string, Array<[string, string[]]>]> | null;
       try {
-        reply = (await this.#client.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', this.#key, this.#lastId)) as
-          | Array<[string, Array<[string, string[]]>]>
-          | null;
+        reply = (await this.#client.xread(
+          'COUNT',
+          1000,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          this.#key,
+          this.#lastId,
+        )) as Array<[string, Array<[string, string[]]>]> | null;
       } catch (error) {
         if (this.#closed) return;
         this.#onError(error as Error);

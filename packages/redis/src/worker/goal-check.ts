@@ -1,5 +1,5 @@
-import type { ResolvedOptions, ToolsetSpecOf, ValidGoal } from './types.js';
 import type { JobGoal } from '../wire.js';
+import type { ResolvedOptions, ToolsetSpecOf, ValidGoal } from './types.js';
 
 /**
  * Resolves a job's goal against this worker's config: toolset names to this worker's modules, the profile
@@ -24,7 +24,9 @@ export function resolveJobGoal(
   }
   let model = options.model;
   if (goal.modelName !== undefined) {
-    const profile = Object.hasOwn(options.models, goal.modelName) ? options.models[goal.modelName] : undefined;
+    const profile = Object.hasOwn(options.models, goal.modelName)
+      ? options.models[goal.modelName]
+      : undefined;
     if (!profile) {
       const profiles = Object.keys(options.models).join(', ') || 'none';
       return {
@@ -34,7 +36,9 @@ export function resolveJobGoal(
     model = profile;
   }
   if (goal.role === 'orchestrator') {
-    return { refused: 'role "orchestrator" cannot run on a bullmq worker: nested delegation needs the supervisor' };
+    return {
+      refused: 'role "orchestrator" cannot run on a bullmq worker: nested delegation needs the supervisor',
+    };
   }
   if (model.provider === 'host') {
     return { refused: 'a "host" model runs on the supervisor, not on a bullmq worker' };

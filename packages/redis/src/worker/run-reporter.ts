@@ -29,7 +29,12 @@ export class RunReporter {
       .catch(this.#onError);
   }
 
-  output(id: string, sessionId: string, chunks: readonly OutputChunk[], progress: Progress | undefined): void {
+  output(
+    id: string,
+    sessionId: string,
+    chunks: readonly OutputChunk[],
+    progress: Progress | undefined,
+  ): void {
     const event: FeedEvent = { t: 'output', id, chunks: [...chunks] };
     if (progress) event.progress = progress;
     this.#feed(event);
@@ -71,8 +76,6 @@ export class RunReporter {
 
   #feed(event: FeedEvent): void {
     const { client, keys } = this.#link;
-    client
-      .xadd(keys.feed, 'MAXLEN', '~', FEED_MAXLEN, '*', 'd', JSON.stringify(event))
-      .catch(this.#onError);
+    client.xadd(keys.feed, 'MAXLEN', '~', FEED_MAXLEN, '*', 'd', JSON.stringify(event)).catch(this.#onError);
   }
 }
