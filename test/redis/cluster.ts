@@ -21,13 +21,16 @@ async function reachable(): Promise<string | undefined> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  client.on('error', () => {});
+  let cause: string | undefined;
+  client.on('error', (error: Error) => {
+    cause ??= error.message;
+  });
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return cause ?? (error as Error).message;
   } finally {
     client.disconnect();
   }
