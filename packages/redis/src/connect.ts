@@ -17,7 +17,9 @@ import { RedisStore } from './stores/redis-store.js';
 export async function connectBullmq(input: BullmqConnectInput): Promise<Executor> {
   const { executor: option, endpoint, view, context } = input;
   const opened = ['commands', 'changes', 'feed'].map((role) =>
-    openClient(option.connection, `errand-supervisor-${role}-${option.queue}`),
+    openClient(option.connection, `errand-supervisor-${role}-${option.queue}`, {
+      autoPipelining: role === 'commands',
+    }),
   );
   const [command, subscriber, feed] = opened as [(typeof opened)[0], (typeof opened)[0], (typeof opened)[0]];
   try {

@@ -73,7 +73,8 @@ export class RedisStore implements SharedStoreBackend {
   update(id: string, patch: TaskRecordPatch): void {
     const record = this.#view.get(id);
     if (!record) return;
-    this.#link.update(id, record.sessionId, patch).catch(this.#onError);
+    const shared = sharedPart(patch);
+    if (shared) this.#link.update(id, record.sessionId, shared).catch(this.#onError);
   }
 
   /** Nothing to write: the worker running the task keeps its checkpoints in Redis itself. */
@@ -133,4 +134,24 @@ export class RedisStore implements SharedStoreBackend {
     this.#view.applyRemote(id, { record });
     if (fields._cp !== undefined) this.#view.noteCheckpoint(id, Number(fields._cp));
   }
+}
+
+/** What the worker running a task writes itself: its start and its progress. */
+const WORKER_WRITES = new Set(['status', 'startedAt', 'transitions', 'iterations', 'lastText', 'usage']);
+
+/**
+ * The part of an engine's patch that Redis needs from this supervisor. The worker running the task writes its
+ * start and progress itself (so they reach Redis once, and also when no supervisor is left); the supervisor
+ * that delegated it adds what only it knows: steering counts, and at the end the output tail.
+ */
+function sharedPart(patch: TaskRecordPatch): TaskRecordPatch | undefined {
+  if (patch.status !== undefined && patch.status !== 'running') return patch;
+  const rest: Record<string, unknown> = {};
+  let any = false;
+  for (const [key, value] of Object.entries(patch)) {
+    if (WORKER_WRITES.has(key)) continue;
+    rest[key] = value;
+    any = true;
+  }
+  return any ? (rest as TaskRecordPatch) : undefined;
 }

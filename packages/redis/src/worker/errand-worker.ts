@@ -143,7 +143,7 @@ export class ErrandWorker {
   static async start(options: ErrandWorkerOptions): Promise<ErrandWorker> {
     const endpoint = maskUrl(options.redis);
     const queue = options.queue ?? 'errand';
-    const command = openClient(options.redis, `errand-worker-commands-${queue}`);
+    const command = openClient(options.redis, `errand-worker-commands-${queue}`, { autoPipelining: true });
     const subscriber = openClient(options.redis, `errand-worker-control-${queue}`);
     try {
       await Promise.all([whenReady(command, endpoint, 3_000), whenReady(subscriber, endpoint, 3_000)]);

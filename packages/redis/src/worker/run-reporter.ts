@@ -44,7 +44,12 @@ export class RunReporter {
         .xadd(keys.output(id), 'MAXLEN', '~', OUTPUT_MAXLEN, '*', 'c', JSON.stringify(chunks))
         .catch(this.#onError);
     }
-    if (progress) this.#link.update(id, sessionId, { iterations: progress.iterations }).catch(this.#onError);
+    if (progress) {
+      const patch: Parameters<Link['update']>[2] = { iterations: progress.iterations };
+      if (progress.lastText !== undefined) patch.lastText = progress.lastText.slice(0, this.#maxResultChars);
+      if (progress.usage) patch.usage = progress.usage;
+      this.#link.update(id, sessionId, patch).catch(this.#onError);
+    }
   }
 
   checkpoint(id: string, sessionId: string, checkpoint: Checkpoint): void {
