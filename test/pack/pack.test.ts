@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const exec = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const PACKAGES = ['cli', 'core', 'tools', 'worker'] as const;
+const PACKAGES = ['cli', 'core', 'redis', 'tools', 'worker'] as const;
 
 let scratch: string;
 /** core + worker + tools: what a library host installs (no `openai`). */
@@ -62,7 +62,7 @@ beforeAll(async () => {
   const only = (...names: string[]) => names.map((name) => tarballs.get(name)!);
   await Promise.all([
     project(library, [...only('core', 'worker', 'tools'), '@types/node@20']),
-    project(cli, only('cli', 'core', 'worker', 'tools')),
+    project(cli, only('cli', 'core', 'worker', 'tools', 'redis')),
   ]);
 }, 180_000);
 
