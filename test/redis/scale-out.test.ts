@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import {
   cleanUp,
@@ -95,5 +96,33 @@ describeRedis('scale-out on BullMQ', () => {
     }
     expect(failure?.message).toMatch(/redis:\/\/127\.0\.0\.1:1/);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('fails the first delegate within 5 s, naming the URL, when Redis accepts but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const url = `redis://127.0.0.1:${port}`;
+    try {
+      const started = Date.now();
+      const supervisor = supervisorOn('silent', {
+        executor: { kind: 'bullmq', connection: url, queue: 'silent' },
+      });
+      const session = supervisor.session('s');
+      const id = session.delegate({ goal: 'x' });
+      const snapshot = await session.collect(id, { timeoutMs: 5_000 });
+      expect(snapshot.status).toBe('failed');
+      expect(snapshot.error?.code).toBe('unavailable');
+      expect(snapshot.error?.message).toContain(url);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(() => session.delegate({ goal: 'y' })).toThrow(url);
+      const closing = Date.now();
+      await supervisor.close();
+      expect(Date.now() - closing).toBeLessThan(5_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 });

@@ -30,8 +30,8 @@ export interface BullmqConnectInput {
 /** The package that implements the bullmq executor; core never depends on it. */
 export const REDIS_PACKAGE = '@errand/redis';
 
-/** Longest wait for Redis to answer, at construction and at connection. */
-export const CONNECT_TIMEOUT_MS = 3_000;
+/** Longest wait for Redis to become ready once its port answered (the constructor's TCP probe waits 2.5 s). */
+export const CONNECT_TIMEOUT_MS = 2_000;
 
 /** A Redis URL as it may be shown: the password, if any, masked. */
 export function maskUrl(url: string): string {
@@ -55,7 +55,7 @@ export function bullmqParts(options: ResolvedOptions): Required<EngineParts> {
   const executor = options.executor;
   const endpoint = maskUrl(executor.connection);
   const url = new URL(executor.connection);
-  const probe = probeTcp(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 6379), CONNECT_TIMEOUT_MS);
+  const probe = probeTcp(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 6379), 2_500);
   if (!probe.reachable) throw new UnavailableError(endpoint, `Redis is unreachable (${probe.reason})`);
   const where = resolveRedisPackage();
   const load = import(where) as Promise<BullmqConnector>;
