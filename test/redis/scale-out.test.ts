@@ -81,6 +81,33 @@ describeRedis('scale-out on BullMQ', () => {
     expect(Date.now() - asked).toBeLessThan(1_000 + 500);
   }, 60_000);
 
+  it('lets a second supervisor steer and cancel the first one’s task, and hear its events', async () => {
+    const queue = newQueue('second');
+    await startWorker(queue, workerConfig());
+    const first = supervisorOn(queue).session('s');
+    const watcher = supervisorOn(queue);
+    const second = watcher.session('s');
+    const completions = second.completions();
+    const events: string[] = [];
+    watcher.on('task-start', (snapshot) => events.push(`start ${snapshot.id}`));
+    watcher.on('task-end', (snapshot) => events.push(`end ${snapshot.id} ${snapshot.status}`));
+    const delivered = new Promise<number>((resolve) =>
+      watcher.on('steer-delivered', (event) => resolve(event.seq)),
+    );
+    const id = first.delegate({ goal: 'loop', model: 'forever' });
+    await expect
+      .poll(() => second.list().find((row) => row.id === id)?.status, { timeout: 20_000 })
+      .toBe('running');
+    expect(second.steer(id, 'from elsewhere')).toMatchObject({ taskId: id, seq: 1, status: 'queued' });
+    expect(await delivered).toBe(1);
+    const cancelled = await second.cancel(id);
+    expect(cancelled.status).toBe('cancelled');
+    expect((await first.collect(id, { timeoutMs: 10_000 })).status).toBe('cancelled');
+    const next = await completions.next();
+    expect(next.value).toMatchObject({ id, status: 'cancelled' });
+    expect(events).toEqual([`start ${id}`, `end ${id} cancelled`]);
+  }, 60_000);
+
   it('fails fast, naming the URL, when Redis is unreachable', async () => {
     const started = Date.now();
     let failure: Error | undefined;

@@ -25,7 +25,7 @@ import { MemoryStore } from './stores/memory-store.js';
 import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
 import { isTerminal, type TaskEvent } from './task-state.js';
-import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
+import type { Checkpoint, RemoteChange, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
 import { TaskTracing } from './telemetry/task-tracing.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
@@ -96,6 +96,7 @@ export class Engine {
       unavailable: (error) => this.#onUnavailable(error),
     };
     this.#interruptLeftovers();
+    this.#store.watch?.((change) => this.#onRemoteChange(change));
     const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
     this.#executor = create({ options, events, delegation: delegationHostFor(this) });
   }
@@ -397,6 +398,27 @@ export class Engine {
       Object.assign(record, patch);
       this.#store.update(record.id, patch);
       this.#store.finish(record.id);
+    }
+  }
+
+  /**
+   * Another supervisor's task changed in the shared store: the same events as for a task of this one (its
+   * output lines excepted: those stay with the supervisor that delegated it).
+   */
+  #onRemoteChange({ record, before }: RemoteChange): void {
+    if (this.#live.has(record.id)) return;
+    const taskId = record.id;
+    const { sessionId } = record;
+    for (let seq = before.delivered + 1; seq <= record.steering.delivered; seq++)
+      this.#emit('steer-delivered', { taskId, sessionId, seq });
+    if (record.status === before.status) return;
+    const at = record.transitions.at(-1)?.at ?? Date.now();
+    this.#emit('task-status', { taskId, sessionId, from: before.status, to: record.status, at });
+    if (record.status === 'running') this.#emit('task-start', snapshotOf(record, undefined, 0));
+    if (isTerminal(record.status)) {
+      const snapshot = snapshotOf(record, undefined, this.options.limits.outputLines);
+      this.#emit('task-end', snapshot);
+      this.completions.push(snapshot);
     }
   }
 

@@ -100,4 +100,16 @@ export interface TaskStore {
    * run.
    */
   changed?(id: string): Promise<void>;
+  /**
+   * For a shared store: calls `listener` after every change that came from elsewhere to a record this view
+   * already had (a status or steering change of another supervisor's task), with the values it replaced, so the
+   * engine can emit the same events for it as for its own.
+   */
+  watch?(listener: (change: RemoteChange) => void): void;
+}
+
+/** A change from elsewhere to a shared record: the record as it is now, and what it was before. */
+export interface RemoteChange {
+  record: TaskRecord;
+  before: { status: TaskStatus; delivered: number };
 }

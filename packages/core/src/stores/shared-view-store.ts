@@ -1,5 +1,5 @@
 import { isTerminal, type TaskStatus } from '../task-state.js';
-import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
+import type { Checkpoint, RemoteChange, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
 import { FinishedLog } from './finished-log.js';
 
 /**
@@ -40,6 +40,7 @@ export class SharedViewStore implements TaskStore {
   #queued = 0;
   #backend: SharedStoreBackend | undefined;
   #pending: Array<(backend: SharedStoreBackend) => void> = [];
+  #listener: ((change: RemoteChange) => void) | undefined;
   readonly #evictOne = (id: string) => this.#evict(id);
 
   constructor(retainFinished: number) {
@@ -103,6 +104,10 @@ export class SharedViewStore implements TaskStore {
     return { unfinished: this.#unfinished.get(sessionId) ?? 0, queued: this.#queued };
   }
 
+  watch(listener: (change: RemoteChange) => void): void {
+    this.#listener = listener;
+  }
+
   changed(id: string): Promise<void> {
     return new Promise<void>((resolve) => {
       const waiters = this.#waiters.get(id);
@@ -125,12 +130,14 @@ export class SharedViewStore implements TaskStore {
   applyRemote(id: string, change: { record: TaskRecord } | { patch: TaskRecordPatch }): void {
     const known = this.#records.get(id);
     if (!this.#own.has(id)) {
+      const before = known && { status: known.status, delivered: known.steering.delivered };
       if ('record' in change) {
         if (known) this.#patch(known, change.record);
         else this.#insert(change.record);
       } else if (known) {
         this.#patch(known, change.patch);
       }
+      if (known && before) this.#listener?.({ record: known, before });
     }
     const waiters = this.#waiters.get(id);
     if (waiters) {
