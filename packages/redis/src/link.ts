@@ -1,6 +1,6 @@
 import type { TaskRecordPatch } from '@errand/core/seams';
 import type { Redis } from 'ioredis';
-import { FINISHED_TTL_SECONDS, type Keys } from './keys.js';
+import { FEED_MAXLEN, FINISHED_TTL_SECONDS, type Keys, OUTPUT_MAXLEN } from './keys.js';
 import { ADMIT, UPDATE } from './scripts.js';
 import { encodeFields } from './stores/record-codec.js';
 
@@ -9,6 +9,10 @@ export interface UpdateExtras {
   append?: { status: string; at: number };
   /** The task now has a checkpoint in Redis after this many iterations. */
   checkpointIterations?: number;
+  /** A worker's event for the feed stream, written in the same step. */
+  feed?: string;
+  /** Output chunks (JSON) for the task's capped stream, written in the same step. */
+  output?: string;
 }
 
 type ScriptClient = Redis & {
@@ -29,7 +33,7 @@ export class Link {
 
   constructor(client: Redis, keys: Keys, origin: string) {
     client.defineCommand('errandAdmit', { numberOfKeys: 4, lua: ADMIT });
-    client.defineCommand('errandUpdate', { numberOfKeys: 9, lua: UPDATE });
+    client.defineCommand('errandUpdate', { numberOfKeys: 10, lua: UPDATE });
     this.client = client as ScriptClient;
     this.keys = keys;
     this.origin = origin;
@@ -51,11 +55,16 @@ export class Link {
       keys.output(id),
       keys.stop(id),
       keys.handback(id),
+      keys.feed,
       JSON.stringify(fields),
       keys.changes,
       this.origin,
       FINISHED_TTL_SECONDS,
       id,
+      extras.feed ?? '',
+      extras.output ?? '',
+      FEED_MAXLEN,
+      OUTPUT_MAXLEN,
     );
   }
 

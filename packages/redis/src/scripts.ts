@@ -32,10 +32,21 @@ return {'ok', place}
  * adds one transition. Counters follow the status (started: one fewer waiting; ended: one fewer unfinished),
  * a finished record expires after ARGV[4] seconds, and the applied fields are published to the change channel.
  *
- * KEYS: record, queued, session queued, session unfinished, checkpoint, steering, output, stop, handback.
- * ARGV: fields (JSON object of JSON strings), channel, origin, ttl seconds, task id.
+ * A worker's report rides along in the same step: an event for the feed stream (ARGV[6]) and output chunks for
+ * the task's stream (ARGV[7]), each skipped when empty, so one run event costs one round trip.
+ *
+ * KEYS: record, queued, session queued, session unfinished, checkpoint, steering, output, stop, handback, feed.
+ * ARGV: fields (JSON object of JSON strings), channel, origin, ttl seconds, task id, feed event, output chunks,
+ * feed length, output length.
  */
 export const UPDATE = `
+if ARGV[6] ~= '' then
+  redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[8], '*', 'd', ARGV[6])
+end
+if ARGV[7] ~= '' then
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[9], '*', 'c', ARGV[7])
+end
+if ARGV[1] == '{}' then return 0 end
 local raw = redis.call('HGET', KEYS[1], 'status')
 if not raw then return 0 end
 local cur = cjson.decode(raw)
