@@ -141,4 +141,49 @@ describeRedis('scale-out faults', () => {
     expect(snapshots.map((snapshot) => snapshot.status)).toEqual(['completed', 'completed', 'completed']);
     expect(snapshots[0]!.result).toBe('steady done');
   }, 60_000);
+
+  it('resumes a cancelled task from its checkpoint on a worker, and refuses one without a checkpoint', async () => {
+    const queue = newQueue('resume');
+    await startWorker(queue, workerConfig());
+    const session = supervisorOn(queue).session('s');
+    const id = session.delegate({ goal: 'long', model: 'long', maxIterations: 100 });
+    await expect.poll(() => session.check(id).iterations, { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+    const stopped = await session.cancel(id);
+    expect(stopped.status).toBe('cancelled');
+    const resumed = session.resume(id);
+    const snapshot = await session.collect(resumed, { timeoutMs: 30_000 });
+    expect(snapshot).toMatchObject({ status: 'completed', result: 'steady done', resumedFrom: id });
+    // It went on from the checkpoint: fewer than 60 calls on this run.
+    expect(pidsIn(snapshot.preview).length).toBeLessThan(60);
+
+    const never = session.delegate({ goal: 'one long turn', model: 'sleepy' });
+    await session.cancel(never);
+    expect(() => session.resume(never)).toThrow(/no checkpoint/);
+  }, 60_000);
+
+  it('errand worker exits 1 within 5 s, naming the URL, when Redis is unreachable', async () => {
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url)),
+        'worker',
+        '--redis',
+        'redis://127.0.0.1:1',
+        '--queue',
+        'nowhere',
+        '--config',
+        workerConfig(),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('redis://127.0.0.1:1');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

@@ -73,15 +73,23 @@ export async function runWorker(
   io: WorkerIo,
 ): Promise<number> {
   const { ErrandWorker } = (await import('@errand/redis')) as typeof import('@errand/redis');
-  const worker = await ErrandWorker.start({
-    redis: flags.redis,
-    queue: flags.queue,
-    config,
-    ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-    drainMs: flags.drainMs,
-    stalledIntervalMs: flags.stalledIntervalMs,
-    onError: (failure) => io.error(`errand worker: ${failure.message}\n`),
-  });
+  let worker: Awaited<ReturnType<typeof ErrandWorker.start>>;
+  try {
+    worker = await ErrandWorker.start({
+      redis: flags.redis,
+      queue: flags.queue,
+      config,
+      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+      drainMs: flags.drainMs,
+      stalledIntervalMs: flags.stalledIntervalMs,
+      onError: (failure) => io.error(`errand worker: ${failure.message}\n`),
+    });
+  } catch (failure) {
+    // Nothing was started, but sockets that failed to connect hold the event loop open for a few seconds more:
+    // a worker that cannot start says why and exits now.
+    io.error(`errand: ${(failure as Error).message}\n`);
+    process.exit(1);
+  }
   io.error(
     `errand worker ready: queue ${worker.queue}, concurrency ${worker.concurrency}, pid ${process.pid}\n`,
   );

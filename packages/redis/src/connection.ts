@@ -45,9 +45,13 @@ export function openClient(
   return { client, lastError: () => last };
 }
 
+/** Connection errors that will not go away by waiting: `whenReady` gives up at once on them. */
+const HOPELESS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /**
- * Resolves once `client` is ready; rejects with an `UnavailableError` naming `endpoint` after `timeoutMs`
- * (the client is then disconnected).
+ * Resolves once `client` is ready; rejects with an `UnavailableError` naming `endpoint` at the first refused
+ * connection or unknown host, or after `timeoutMs` (a server that accepts but never answers, a wrong password).
+ * The client is then disconnected.
  */
 export function whenReady(
   opened: { client: Redis; lastError: () => string },
@@ -57,18 +61,32 @@ export function whenReady(
   const { client } = opened;
   if (client.status === 'ready') return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      client.disconnect();
-      reject(
-        new UnavailableError(endpoint, `Redis did not answer within ${timeoutMs} ms (${opened.lastError()})`),
-      );
-    }, timeoutMs);
-    const onReady = () => {
+    const settle = (error: Error | undefined) => {
       clearTimeout(timer);
-      resolve();
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.off('end', onEnd);
+      if (!error) return resolve();
+      client.disconnect();
+      reject(error);
     };
+    const timer = setTimeout(
+      () =>
+        settle(
+          new UnavailableError(endpoint, `Redis did not answer within ${timeoutMs} ms (${opened.lastError()})`),
+        ),
+      timeoutMs,
+    );
+    const onReady = () => settle(undefined);
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code && HOPELESS.has(error.code))
+        settle(new UnavailableError(endpoint, `Redis is unreachable (${error.code})`));
+    };
+    // Disconnected meanwhile (another connection of the same start failed first): give up too.
+    const onEnd = () => settle(new UnavailableError(endpoint, `the connection was closed (${opened.lastError()})`));
     client.once('ready', onReady);
+    client.on('error', onError);
+    client.once('end', onEnd);
   });
 }
 
