@@ -108,6 +108,20 @@ describeRedis('scale-out on BullMQ', () => {
     expect(events).toEqual([`start ${id}`, `end ${id} cancelled`]);
   }, 60_000);
 
+  it('leaves tasks running on the workers when the supervisor that delegated them closes at once', async () => {
+    const queue = newQueue('close');
+    await startWorker(queue, workerConfig());
+    const leaving = supervisorOn(queue);
+    const ids = [0, 1, 2].map((index) =>
+      leaving.session('s').delegate({ goal: `${index}`, model: 'whoami' }),
+    );
+    await leaving.close();
+    const session = supervisorOn(queue).session('s');
+    await expect.poll(() => session.list().length, { timeout: 10_000 }).toBe(3);
+    const snapshots = await Promise.all(ids.map((id) => session.collect(id, { timeoutMs: 20_000 })));
+    expect(snapshots.map((snapshot) => snapshot.status)).toEqual(['completed', 'completed', 'completed']);
+  }, 60_000);
+
   it('fails fast, naming the URL, when Redis is unreachable', async () => {
     const started = Date.now();
     let failure: Error | undefined;

@@ -361,6 +361,9 @@ export class Engine {
   close(graceMs = this.options.limits.cancelGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#executor.shared) {
+        // Whatever waits in line goes to the shared queue first: its record is already in the shared store.
+        await this.#executor.ready;
+        this.#pump();
         for (const task of this.#live.values()) {
           clearTimeout(task.timeoutTimer);
           clearTimeout(task.graceTimer);

@@ -87,6 +87,8 @@ export interface Executor {
    * run another supervisor submitted, by task id, and the run's end reaches the store without this one.
    */
   readonly shared?: boolean;
+  /** For an executor that connects asynchronously: settles once it is ready to take runs, or has failed to. */
+  readonly ready?: Promise<void>;
 }
 
 /** Builds an executor; the engine calls it once, in its constructor. */

@@ -73,7 +73,10 @@ export function whenReady(
     const timer = setTimeout(
       () =>
         settle(
-          new UnavailableError(endpoint, `Redis did not answer within ${timeoutMs} ms (${opened.lastError()})`),
+          new UnavailableError(
+            endpoint,
+            `Redis did not answer within ${timeoutMs} ms (${opened.lastError()})`,
+          ),
         ),
       timeoutMs,
     );
@@ -83,7 +86,8 @@ export function whenReady(
         settle(new UnavailableError(endpoint, `Redis is unreachable (${error.code})`));
     };
     // Disconnected meanwhile (another connection of the same start failed first): give up too.
-    const onEnd = () => settle(new UnavailableError(endpoint, `the connection was closed (${opened.lastError()})`));
+    const onEnd = () =>
+      settle(new UnavailableError(endpoint, `the connection was closed (${opened.lastError()})`));
     client.once('ready', onReady);
     client.on('error', onError);
     client.once('end', onEnd);

@@ -32,6 +32,8 @@ export class BullmqExecutor implements Executor {
   readonly #queue: Queue;
   #reader: FeedReader | undefined;
   readonly #runs = new Map<string, Submitted>();
+  /** Hand-offs to Redis still in flight: `close` lets them land, so no admitted task is left without its job. */
+  readonly #enqueuing = new Set<Promise<void>>();
   readonly #release: () => Promise<void>;
   #closing = false;
 
@@ -53,13 +55,16 @@ export class BullmqExecutor implements Executor {
 
   submit(run: TaskRun): void {
     this.#runs.set(run.taskId, { sessionId: run.sessionId, killTimer: undefined });
-    this.#enqueue(run).catch((error: Error) =>
-      this.#settle(run.taskId, {
-        status: 'failed',
-        exitReason: 'error',
-        error: { code: 'unavailable', message: `could not enqueue the task: ${error.message}` },
-      }),
-    );
+    const enqueuing = this.#enqueue(run)
+      .catch((error: Error) =>
+        this.#settle(run.taskId, {
+          status: 'failed',
+          exitReason: 'error',
+          error: { code: 'unavailable', message: `could not enqueue the task: ${error.message}` },
+        }),
+      )
+      .finally(() => this.#enqueuing.delete(enqueuing));
+    this.#enqueuing.add(enqueuing);
   }
 
   steer(taskId: string, message: SteerMessage): void {
@@ -111,6 +116,7 @@ export class BullmqExecutor implements Executor {
 
   async close(): Promise<void> {
     this.#closing = true;
+    await Promise.allSettled([...this.#enqueuing]);
     for (const run of this.#runs.values()) clearTimeout(run.killTimer);
     this.#runs.clear();
     await this.#reader?.close();

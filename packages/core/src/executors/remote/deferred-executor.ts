@@ -24,6 +24,11 @@ export class DeferredExecutor implements Executor {
     );
   }
 
+  /** Settles once the real executor is ready, or loading failed (then `unavailable` said why). */
+  get ready(): Promise<void> {
+    return this.#loading;
+  }
+
   get capacity(): number {
     return this.#closing ? 0 : (this.#inner?.capacity ?? 0);
   }
