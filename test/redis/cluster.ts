@@ -102,6 +102,11 @@ export function workerConfig(extra: Record<string, unknown> = {}): string {
         turns: [{ toolCalls: [{ name: 'whoami', arguments: {} }], delayMs: 50 }],
         loop: true,
       },
+      // 5,000 output lines from one tool call.
+      lines: {
+        provider: 'scripted',
+        turns: [{ toolCalls: [{ name: 'lines', arguments: { count: 5_000 } }] }, { text: 'done' }],
+      },
       // One long model turn: no checkpoint for 8 s.
       sleepy: { provider: 'scripted', turns: [{ delayMs: 8_000, text: 'late' }] },
       // About 1.5 s in 15 iterations, each ending in a checkpoint; a resumed run makes only the calls left.

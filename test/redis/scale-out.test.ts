@@ -1,5 +1,7 @@
 import { createServer, type Socket } from 'node:net';
+import { Supervisor } from '@errand/core';
 import { afterEach, expect, it } from 'vitest';
+import { fixture } from '../helpers.js';
 import {
   cleanUp,
   describeRedis,
@@ -121,6 +123,45 @@ describeRedis('scale-out on BullMQ', () => {
     const snapshots = await Promise.all(ids.map((id) => session.collect(id, { timeoutMs: 20_000 })));
     expect(snapshots.map((snapshot) => snapshot.status)).toEqual(['completed', 'completed', 'completed']);
   }, 60_000);
+
+  it('keeps exact line counts and the same output as the local executor', async () => {
+    const queue = newQueue('lines');
+    await startWorker(queue, workerConfig());
+    const remote = supervisorOn(queue).session('s');
+    const id = remote.delegate({ goal: 'lines', model: 'lines' });
+    const far = await remote.collect(id, { timeoutMs: 30_000 });
+    const local = new Supervisor({
+      model: {
+        provider: 'scripted',
+        turns: [{ toolCalls: [{ name: 'lines', arguments: { count: 5_000 } }] }, { text: 'done' }],
+      },
+      toolsets: { whoami: fixture('whoami-toolset.mjs'), echo: fixture('echo-toolset.mjs') },
+      pool: { maxThreads: 1, minThreads: 0 },
+    });
+    try {
+      const session = local.session('s');
+      const near = await session.collect(session.delegate({ goal: 'lines' }), { timeoutMs: 30_000 });
+      expect(far.status).toBe('completed');
+      expect(far.outputLines).toBe(near.outputLines);
+      expect(far.droppedLines).toBe(near.droppedLines);
+      expect(far.preview).toEqual(near.preview);
+      expect(far.outputLines).toBeGreaterThan(5_000);
+    } finally {
+      await local.close();
+    }
+  }, 60_000);
+
+  it('times a task out across processes', async () => {
+    const queue = newQueue('timeout');
+    await startWorker(queue, workerConfig());
+    const session = supervisorOn(queue, { limits: { cancelGraceMs: 500 } }).session('s');
+    const started = Date.now();
+    const id = session.delegate({ goal: 'loop', model: 'forever', timeoutMs: 1_000 });
+    const snapshot = await session.collect(id, { timeoutMs: 20_000 });
+    expect(snapshot.status).toBe('timed_out');
+    expect(snapshot.error?.code).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
 
   it('fails fast, naming the URL, when Redis is unreachable', async () => {
     const started = Date.now();
