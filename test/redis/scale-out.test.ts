@@ -163,6 +163,23 @@ describeRedis('scale-out on BullMQ', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);
 
+  it('streams another supervisor’s running task, to its end', async () => {
+    const queue = newQueue('stream');
+    await startWorker(queue, workerConfig());
+    const first = supervisorOn(queue).session('s');
+    const second = supervisorOn(queue).session('s');
+    const id = first.delegate({ goal: 'steady', model: 'steady' });
+    await expect
+      .poll(() => second.list().find((row) => row.id === id)?.status, { timeout: 20_000 })
+      .toBe('running');
+    const lines: string[] = [];
+    for await (const line of second.stream(id)) lines.push(line.text);
+    const done = await first.collect(id, { timeoutMs: 10_000 });
+    expect(done.status).toBe('completed');
+    expect(lines.length).toBe(done.outputLines);
+    expect(lines.at(-1)).toBe(done.preview.at(-1));
+  }, 60_000);
+
   it('fails fast, naming the URL, when Redis is unreachable', async () => {
     const started = Date.now();
     let failure: Error | undefined;

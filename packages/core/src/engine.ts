@@ -337,6 +337,22 @@ export class Engine {
   }
 
   /**
+   * A live view of a remote task's output: a stand-in task fed from the shared store's output stream (the lines
+   * it still holds), released when the task has ended and its last output is in. `stop` ends the following.
+   */
+  followRemote(record: TaskRecord): { task: Task; stop: () => void } {
+    const { limits } = this.options;
+    const follower = new Task({ ...record }, limits.outputLines, limits.outputLineChars, this.redactor);
+    const abort = new AbortController();
+    const ended = () => isTerminal(this.#store.get(record.id)?.status ?? 'completed');
+    const following = this.#store.follow
+      ? this.#store.follow(record.id, (chunks) => follower.append(chunks), ended, abort.signal)
+      : Promise.resolve();
+    following.catch(() => {}).finally(() => follower.release());
+    return { task: follower, stop: () => abort.abort() };
+  }
+
+  /**
    * Cancels a remote task: the worker running it is asked to stop and terminates its thread after `graceMs`;
    * resolves once the shared view shows it ended (or `graceMs` + 5 s passed).
    */

@@ -156,8 +156,11 @@ export class Session {
    * holding memory for them.
    */
   stream(taskId: string): AsyncIterableIterator<OutputLine> {
-    const { record, live } = this.#engine.view(this.id, taskId);
-    return live ? streamLines(live) : storedLines(record);
+    const view = this.#engine.view(this.id, taskId);
+    const { record, live } = view;
+    if (live) return streamLines(live);
+    if (this.#engine.isRemote(view)) return followedLines(this.#engine.followRemote(record));
+    return storedLines(record);
   }
 
   /** A push notice (the final snapshot) for every task of this session that ends from now on. */
@@ -209,6 +212,18 @@ async function* storedLines(record: TaskRecord): AsyncGenerator<OutputLine, void
   if (!tail) return;
   for (let offset = 0; offset < tail.lines.length; offset++) {
     yield { index: tail.firstIndex + offset, text: tail.lines[offset]! };
+  }
+}
+
+/** Another supervisor's running task, followed from the shared store until it ends or the reader stops. */
+async function* followedLines(follower: {
+  task: Task;
+  stop: () => void;
+}): AsyncGenerator<OutputLine, void, undefined> {
+  try {
+    yield* streamLines(follower.task);
+  } finally {
+    follower.stop();
   }
 }
 

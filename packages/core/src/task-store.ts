@@ -1,4 +1,5 @@
 import type { Usage } from '@errand/worker';
+import type { OutputChunk } from '@errand/worker/protocol';
 import type { ErrorCode, ExitReason } from './codes.js';
 import type { ValidGoal } from './delegate-input.js';
 import type { TaskStatus } from './task-state.js';
@@ -106,6 +107,16 @@ export interface TaskStore {
    * engine can emit the same events for it as for its own.
    */
   watch?(listener: (change: RemoteChange) => void): void;
+  /**
+   * For a shared store: hands `onChunks` the output chunks another process's task has written so far and then
+   * as they come, until `ended()` is true and nothing is left to read, or `signal` aborts.
+   */
+  follow?(
+    id: string,
+    onChunks: (chunks: OutputChunk[]) => void,
+    ended: () => boolean,
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 /** A change from elsewhere to a shared record: the record as it is now, and what it was before. */

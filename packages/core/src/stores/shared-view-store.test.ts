@@ -24,6 +24,7 @@ function recordingBackend() {
     create: (created) => writes.push(`create ${created.id}`),
     update: (id, patch: TaskRecordPatch) => writes.push(`update ${id} ${Object.keys(patch).join(',')}`),
     saveCheckpoint: (id) => writes.push(`checkpoint ${id}`),
+    follow: async () => {},
     close: async () => {},
   };
   return { backend, writes };

@@ -1,3 +1,4 @@
+import type { OutputChunk } from '@errand/worker/protocol';
 import { isTerminal, type TaskStatus } from '../task-state.js';
 import type { Checkpoint, RemoteChange, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
 import { FinishedLog } from './finished-log.js';
@@ -11,6 +12,13 @@ export interface SharedStoreBackend {
   update(id: string, patch: TaskRecordPatch): void;
   /** The task's latest checkpoint, kept by the backend for resumes on any machine. */
   saveCheckpoint(id: string, checkpoint: Checkpoint): void;
+  /** See {@link TaskStore.follow}. */
+  follow(
+    id: string,
+    onChunks: (chunks: OutputChunk[]) => void,
+    ended: () => boolean,
+    signal: AbortSignal,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,6 +114,15 @@ export class SharedViewStore implements TaskStore {
 
   watch(listener: (change: RemoteChange) => void): void {
     this.#listener = listener;
+  }
+
+  async follow(
+    id: string,
+    onChunks: (chunks: OutputChunk[]) => void,
+    ended: () => boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.#backend?.follow(id, onChunks, ended, signal);
   }
 
   changed(id: string): Promise<void> {

@@ -5,6 +5,7 @@ import type {
   TaskRecord,
   TaskRecordPatch,
 } from '@errand/core/seams';
+import type { OutputChunk } from '@errand/worker/protocol';
 import type { Redis } from 'ioredis';
 import type { Link } from '../link.js';
 import { decodeFields, decodeRecord, encodeFields } from './record-codec.js';
@@ -75,6 +76,49 @@ export class RedisStore implements SharedStoreBackend {
     if (!record) return;
     const shared = sharedPart(patch);
     if (shared) this.#link.update(id, record.sessionId, shared).catch(this.#onError);
+  }
+
+  /**
+   * Reads the task's output stream from its start on a connection of its own (`XREAD BLOCK` holds it), until the
+   * task has ended and the stream has nothing more, or `signal` aborts. Lines the capped stream no longer holds
+   * are not seen.
+   */
+  async follow(
+    id: string,
+    onChunks: (chunks: OutputChunk[]) => void,
+    ended: () => boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const reader = this.#link.client.duplicate({ enableAutoPipelining: false });
+    reader.on('error', () => {});
+    const stop = () => reader.disconnect();
+    signal.addEventListener('abort', stop, { once: true });
+    let last = '0';
+    try {
+      while (!signal.aborted) {
+        const done = ended();
+        const reply = (await reader.xread(
+          'COUNT',
+          100,
+          'BLOCK',
+          done ? 1 : 200,
+          'STREAMS',
+          this.#link.keys.output(id),
+          last,
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        for (const [entryId, fields] of entries) {
+          last = entryId;
+          if (fields[1] !== undefined) onChunks(JSON.parse(fields[1]) as OutputChunk[]);
+        }
+        if (entries.length === 0 && done) return;
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    } finally {
+      signal.removeEventListener('abort', stop);
+      reader.disconnect();
+    }
   }
 
   /** Nothing to write: the worker running the task keeps its checkpoints in Redis itself. */
