@@ -19,18 +19,20 @@ import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 import { assertQueueRoom } from './queue-admission.js';
 import { hostRedactor, redactError } from './redactor.js';
+import { RemoteTasks } from './remote-tasks.js';
 import { type ResumeInput, resumedGoal } from './resume-input.js';
 import { snapshotOf } from './snapshot.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { Task } from './task.js';
 import type { TaskEnd } from './task-end.js';
-import { isTerminal, type TaskEvent } from './task-state.js';
-import type { Checkpoint, RemoteChange, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
+import type { TaskEvent } from './task-state.js';
+import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from './task-store.js';
 import { TaskTracing } from './telemetry/task-tracing.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
 
-type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
+/** How the engine emits a supervisor event. */
+export type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
 
 /** Where the engine runs tasks and keeps records; both default to this process (Piscina, memory). */
 export interface EngineParts {
@@ -52,6 +54,8 @@ export interface TaskView {
 export class Engine {
   readonly options: ResolvedOptions;
   readonly completions = new CompletionFeed();
+  /** Tasks another supervisor runs, seen through a shared store (bullmq): waits, cancel, follow, events. */
+  readonly remote: RemoteTasks;
   /** Hides secrets in everything the engine keeps as text or emits (see `redactor.ts`). */
   readonly redactor: Redactor;
   readonly #store: TaskStore;
@@ -96,7 +100,16 @@ export class Engine {
       unavailable: (error) => this.#onUnavailable(error),
     };
     this.#interruptLeftovers();
-    this.#store.watch?.((change) => this.#onRemoteChange(change));
+    this.remote = new RemoteTasks({
+      store: this.#store,
+      executor: () => this.#executor,
+      options,
+      redactor: this.redactor,
+      emit,
+      completions: this.completions,
+      isLive: (id) => this.#live.has(id),
+    });
+    this.#store.watch?.((change) => this.remote.onChange(change));
     const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
     this.#executor = create({ options, events, delegation: delegationHostFor(this) });
   }
@@ -237,7 +250,7 @@ export class Engine {
         `is ${text.length} characters; the limit is ${maxSteerChars}`,
       );
     }
-    const remote = this.isRemote({ record, live });
+    const remote = this.remote.isRemote({ record, live });
     if (!remote && (!live || live.terminal || live.state.stopping))
       throw new TaskFinishedError(record.id, live?.state.stopping ?? record.status);
     const { steering } = record;
@@ -294,82 +307,6 @@ export class Engine {
   }
 
   /**
-   * True for a task this supervisor does not run but a shared executor can reach: another supervisor delegated
-   * it (or this one did before a restart) and it is not finished. Its record is the shared store's view.
-   */
-  isRemote(view: TaskView): boolean {
-    return view.live === undefined && this.#executor.shared === true && !isTerminal(view.record.status);
-  }
-
-  /**
-   * Waits until a remote task's record is terminal in the shared store's view, at most `timeoutMs`. Resolves
-   * true if it ended.
-   */
-  async waitRemote(record: TaskRecord, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const changed = this.#store.changed;
-    if (!changed) return isTerminal(record.status);
-    const deadline = Date.now() + timeoutMs;
-    while (!isTerminal(record.status)) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      signal?.throwIfAborted();
-      let timer: NodeJS.Timeout | undefined;
-      let onAbort: (() => void) | undefined;
-      try {
-        await Promise.race([
-          changed.call(this.#store, record.id),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, left);
-          }),
-          new Promise<void>((_, reject) => {
-            onAbort = () => reject(signal?.reason);
-            signal?.addEventListener('abort', onAbort, { once: true });
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-      }
-      // The view may have replaced nothing but patched the same object; re-read in case it was re-created.
-      record = this.#store.get(record.id) ?? record;
-    }
-    return true;
-  }
-
-  /**
-   * A live view of a remote task's output: a stand-in task fed from the shared store's output stream (the lines
-   * it still holds), released when the task has ended and its last output is in. `stop` ends the following.
-   */
-  followRemote(record: TaskRecord): { task: Task; stop: () => void } {
-    const { limits } = this.options;
-    const follower = new Task({ ...record }, limits.outputLines, limits.outputLineChars, this.redactor);
-    const abort = new AbortController();
-    const ended = () => isTerminal(this.#store.get(record.id)?.status ?? 'completed');
-    const following = this.#store.follow
-      ? this.#store.follow(record.id, (chunks) => follower.append(chunks), ended, abort.signal)
-      : Promise.resolve();
-    following.catch(() => {}).finally(() => follower.release());
-    return { task: follower, stop: () => abort.abort() };
-  }
-
-  /**
-   * Cancels a remote task: the worker running it is asked to stop and terminates its thread after `graceMs`;
-   * resolves once the shared view shows it ended (or `graceMs` + 5 s passed).
-   */
-  async cancelRemote(record: TaskRecord, graceMs = this.options.limits.cancelGraceMs): Promise<void> {
-    this.#executor.stop(record.id, 'cancel');
-    const kill = setTimeout(
-      () => this.#executor.kill(record.id, `task ${record.id} ended cancelled`),
-      graceMs,
-    );
-    try {
-      await this.waitRemote(record, graceMs + 5_000);
-    } finally {
-      clearTimeout(kill);
-    }
-  }
-
-  /**
    * Cancels everything, waits for every task to end, then closes the executor and the store. Idempotent. With a
    * shared executor (bullmq) tasks belong to the cluster, not to this supervisor: they keep running on the
    * workers, and close only lets go of them and disconnects.
@@ -417,27 +354,6 @@ export class Engine {
       Object.assign(record, patch);
       this.#store.update(record.id, patch);
       this.#store.finish(record.id);
-    }
-  }
-
-  /**
-   * Another supervisor's task changed in the shared store: the same events as for a task of this one (its
-   * output lines excepted: those stay with the supervisor that delegated it).
-   */
-  #onRemoteChange({ record, before }: RemoteChange): void {
-    if (this.#live.has(record.id)) return;
-    const taskId = record.id;
-    const { sessionId } = record;
-    for (let seq = before.delivered + 1; seq <= record.steering.delivered; seq++)
-      this.#emit('steer-delivered', { taskId, sessionId, seq });
-    if (record.status === before.status) return;
-    const at = record.transitions.at(-1)?.at ?? Date.now();
-    this.#emit('task-status', { taskId, sessionId, from: before.status, to: record.status, at });
-    if (record.status === 'running') this.#emit('task-start', snapshotOf(record, undefined, 0));
-    if (isTerminal(record.status)) {
-      const snapshot = snapshotOf(record, undefined, this.options.limits.outputLines);
-      this.#emit('task-end', snapshot);
-      this.completions.push(snapshot);
     }
   }
 

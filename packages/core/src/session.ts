@@ -98,8 +98,8 @@ export class Session {
       );
     }
     options.signal?.throwIfAborted();
-    if (!view.live && this.#engine.isRemote(view)) {
-      const ended = timeoutMs > 0 && (await this.#engine.waitRemote(view.record, timeoutMs, options.signal));
+    if (!view.live && this.#engine.remote.isRemote(view)) {
+      const ended = timeoutMs > 0 && (await this.#engine.remote.wait(view.record, timeoutMs, options.signal));
       const record = this.#engine.view(this.id, taskId).record;
       const snapshot = this.#engine.snapshot({ record, live: undefined }, previewLines);
       if (!ended) snapshot.timedOut = true;
@@ -131,8 +131,8 @@ export class Session {
     if (view.live) {
       this.#engine.stop(view.live, 'cancel', reason ? `cancelled: ${reason}` : 'cancelled by the host');
       await view.live.ended();
-    } else if (this.#engine.isRemote(view)) {
-      await this.#engine.cancelRemote(view.record);
+    } else if (this.#engine.remote.isRemote(view)) {
+      await this.#engine.remote.cancel(view.record);
     }
     return this.#engine.snapshot(
       { record: this.#engine.view(this.id, taskId).record, live: undefined },
@@ -159,7 +159,7 @@ export class Session {
     const view = this.#engine.view(this.id, taskId);
     const { record, live } = view;
     if (live) return streamLines(live);
-    if (this.#engine.isRemote(view)) return followedLines(this.#engine.followRemote(record));
+    if (this.#engine.remote.isRemote(view)) return followedLines(this.#engine.remote.follow(record));
     return storedLines(record);
   }
 
