@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { SupervisorOptions } from '@errand/core';
 import {
-  type Checkpoint,
   type ExecutorEvents,
-  isTerminal,
   maskUrl,
   PiscinaExecutor,
   resolveOptions,
   type SteerMessage,
   type TaskEnd,
-  type TaskStatus,
   UnavailableError,
 } from '@errand/core/seams';
 import { type ConnectionOptions, type Job, Worker } from 'bullmq';
@@ -18,8 +15,8 @@ import { closeClient, openClient, redisOptions, whenReady } from '../connection.
 import { Keys } from '../keys.js';
 import { Link } from '../link.js';
 import type { ControlMessage, JobData } from '../wire.js';
-import { resolveJobGoal } from './goal-check.js';
 import { RunReporter } from './run-reporter.js';
+import { runStart, stoppedEnd } from './run-start.js';
 
 /** Options of {@link ErrandWorker.start}: what `errand worker` takes as flags. */
 export interface ErrandWorkerOptions {
@@ -236,7 +233,10 @@ export class ErrandWorker {
     // Registered before the first await, so a steer or stop published meanwhile is kept for the run.
     this.#running.set(id, run);
     try {
-      const start = await this.#prepare(job, run);
+      const start = await runStart(this.#link, data, this.#resolved, {
+        seen: run.seen,
+        stopped: () => run.stopReason !== undefined,
+      });
       if (run.handedBack) throw new Error('handed back: the worker is shutting down');
       if ('end' in start) {
         this.#reporter.settled(id, run.sessionId, start.end);
@@ -257,91 +257,6 @@ export class ErrandWorker {
       clearTimeout(run.timeoutTimer);
       this.#running.delete(id);
     }
-  }
-
-  /** Reads what the run needs from Redis: the record's state, a stop asked for meanwhile, checkpoint, steering. */
-  async #prepare(
-    job: Job<JobData>,
-    run: Running,
-  ): Promise<{ end: TaskEnd } | { run: Parameters<PiscinaExecutor['submit']>[0] }> {
-    const { client, keys } = this.#link;
-    const data = job.data;
-    const id = data.taskId;
-    const [status, resumedFrom, steeringField, stop, handback, own, steers] = (await client
-      .pipeline()
-      .hget(keys.task(id), 'status')
-      .hget(keys.task(id), 'resumedFrom')
-      .hget(keys.task(id), 'steering')
-      .get(keys.stop(id))
-      .get(keys.handback(id))
-      .get(keys.checkpoint(id))
-      .lrange(keys.steer(id), 0, -1)
-      .exec()
-      .then((replies) => (replies ?? []).map(([, value]) => value))) as [
-      string | null,
-      string | null,
-      string | null,
-      string | null,
-      string | null,
-      string | null,
-      string[],
-    ];
-    if (status === null) return { end: { status: 'cancelled', exitReason: 'cancelled' } };
-    const current = JSON.parse(status) as TaskStatus;
-    if (isTerminal(current)) return { end: { status: current, exitReason: 'cancelled' } };
-    if (stop !== null || run.stopReason) {
-      return {
-        end: {
-          status: 'cancelled',
-          exitReason: 'cancelled',
-          error: { code: 'cancelled', message: 'cancelled before it started' },
-        },
-      };
-    }
-    const resolved = resolveJobGoal(data.goal, this.#resolved);
-    if ('refused' in resolved) {
-      return {
-        end: {
-          status: 'failed',
-          exitReason: 'error',
-          error: { code: 'invalid_input', message: resolved.refused },
-        },
-      };
-    }
-    let checkpoint: Checkpoint | undefined = own ? (JSON.parse(own) as Checkpoint) : undefined;
-    if (!checkpoint && data.checkpointIterations !== undefined && resumedFrom) {
-      const from = await client.get(keys.checkpoint(JSON.parse(resumedFrom) as string));
-      if (from) checkpoint = JSON.parse(from) as Checkpoint;
-    }
-    if (!checkpoint && current === 'running' && handback === null) {
-      return {
-        end: {
-          status: 'interrupted',
-          exitReason: 'interrupted',
-          error: {
-            code: 'interrupted',
-            message: 'the worker running this task stopped before its first checkpoint',
-          },
-        },
-      };
-    }
-    const delivered = steeringField ? (JSON.parse(steeringField) as { delivered: number }).delivered : 0;
-    const steering = [...data.steering, ...steers.map((raw) => JSON.parse(raw) as SteerMessage)].filter(
-      (message) => {
-        if (message.seq <= delivered || run.seen.has(message.seq)) return false;
-        run.seen.add(message.seq);
-        return true;
-      },
-    );
-    const taskRun: Parameters<PiscinaExecutor['submit']>[0] = {
-      taskId: id,
-      sessionId: data.sessionId,
-      goal: resolved.goal,
-      depth: data.depth,
-      steering,
-    };
-    if (checkpoint) taskRun.checkpoint = checkpoint;
-    return { run: taskRun };
   }
 
   #onControl(message: string): void {
@@ -385,19 +300,4 @@ export class ErrandWorker {
       run.data.cancelGraceMs,
     );
   }
-}
-
-/** A stopped run ends in its stop status, whatever its loop reported (as on one machine). */
-function stoppedEnd(end: TaskEnd, reason: 'cancel' | 'timeout'): TaskEnd {
-  const timedOut = reason === 'timeout';
-  const stopped: TaskEnd = {
-    ...end,
-    status: timedOut ? 'timed_out' : 'cancelled',
-    exitReason: timedOut ? 'timeout' : 'cancelled',
-    error: {
-      code: timedOut ? 'timeout' : 'cancelled',
-      message: timedOut ? 'task ran past its timeout' : 'cancelled',
-    },
-  };
-  return stopped;
 }
