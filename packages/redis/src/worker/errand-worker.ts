@@ -130,6 +130,21 @@ export class ErrandWorker {
       autorun: false,
     });
     this.#bull.on('error', (error) => this.#onError(error));
+    // A job BullMQ gives up on (it stalled, or was handed back, more often than its attempts allow) must not leave
+    // its task `running` for ever: it ends `failed` here.
+    this.#bull.on('failed', (job, error) => {
+      const final =
+        job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than/.test(error.message));
+      if (!job || !final) return;
+      this.#reporter.settled(job.data.taskId, job.data.sessionId, {
+        status: 'failed',
+        exitReason: 'crashed',
+        error: {
+          code: 'worker_crashed',
+          message: `gave up after ${job.attemptsMade} attempts: ${error.message}`,
+        },
+      });
+    });
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onControl(message));
   }
 

@@ -39,6 +39,8 @@ export async function runStart(
     string | null,
     string[],
   ];
+  // A hand-back lets one later run start afresh, not every one after it.
+  if (handback !== null) client.del(keys.handback(id)).catch(() => {});
   if (status === null) return { end: { status: 'cancelled', exitReason: 'cancelled' } };
   const current = JSON.parse(status) as TaskStatus;
   if (isTerminal(current)) return { end: { status: current, exitReason: 'cancelled' } };
