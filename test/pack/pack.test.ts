@@ -28,7 +28,7 @@ beforeAll(async () => {
   const only = (...names: string[]) => names.map((name) => tarballs.get(name)!);
   await Promise.all([
     installProject(library, [...only('core', 'worker', 'tools'), '@types/node@20']),
-    installProject(cli, only('cli', 'core', 'worker', 'tools')),
+    installProject(cli, only('cli', 'core', 'worker', 'tools', 'redis')),
   ]);
 }, 180_000);
 

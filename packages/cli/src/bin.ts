@@ -4,7 +4,7 @@ import { InvalidInputError, TASK_STATUSES } from '@errand/core';
 import { serveMcpStdio } from '@errand/tools/mcp';
 import { checkToolsetRoot } from '@errand/worker/toolsets/root-policy';
 import { Command, CommanderError } from 'commander';
-import { CLI_SESSION, type CliFlags, settingsFrom } from './config.js';
+import { CLI_SESSION, type CliFlags, settingsFrom, supervisorOptions } from './config.js';
 import { runDemo } from './demo.js';
 import { openSupervisor } from './open-supervisor.js';
 import { resumeTask, runGoal } from './run.js';
@@ -12,6 +12,7 @@ import { defaultStorePath } from './store-choice.js';
 import { listTasks, showTask } from './tasks.js';
 import { plain } from './terminal-text.js';
 import { checkRootExists, integerFlag, secondsFlag, UsageError } from './usage.js';
+import { readWorkerConfig, runWorker } from './worker-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -210,6 +211,61 @@ program
     error(`errand mcp: session "${session.id}" in ${storePath ? `the store ${storePath}` : 'memory'}\n`);
     await serveMcpStdio(supervisor, { sessionId: session.id });
   });
+
+program
+  .command('worker')
+  .description(
+    'take goals from a BullMQ queue in Redis and run them on this machine (scale-out; needs @errand/redis)',
+  )
+  .option(
+    '--redis <url>',
+    'Redis URL (env ERRAND_REDIS_URL)',
+    process.env.ERRAND_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  )
+  .option('--queue <name>', 'queue the supervisors enqueue on', 'errand')
+  .option(
+    '--config <file>',
+    "JSON config (an errand.json): model, models, toolsets, limits and pool of this worker (default: the CLI's demo model and built-in toolsets under --root)",
+  )
+  .option(
+    '--concurrency <n>',
+    "tasks at once (default: the pool's maxThreads)",
+    integerFlag('--concurrency', 1),
+  )
+  .option(
+    '--drain-ms <ms>',
+    'on SIGTERM, how long running tasks may finish before they are handed back',
+    integerFlag('--drain-ms', 0),
+    30_000,
+  )
+  .option(
+    '--stalled-interval-ms <ms>',
+    "BullMQ's stalled-job check: a dead worker's tasks move on within about twice this",
+    integerFlag('--stalled-interval-ms', 100),
+    30_000,
+  )
+  .addHelpText(
+    'after',
+    '\nPrints "errand worker ready: queue NAME, concurrency N, pid P" on stderr once it takes jobs.\n' +
+      'Example: errand worker --redis redis://10.0.0.5:6379 --queue errand --config errand.json --concurrency 8',
+  )
+  .action(
+    async (options: {
+      redis: string;
+      queue: string;
+      config?: string;
+      concurrency?: number;
+      drainMs: number;
+      stalledIntervalMs: number;
+    }) => {
+      if (!/^rediss?:\/\/./.test(options.redis))
+        throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${options.redis}`);
+      if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(options.queue))
+        throw new UsageError(`--queue must be 1 to 64 of [a-zA-Z0-9_.-], got ${options.queue}`);
+      const config = options.config ? readWorkerConfig(options.config) : supervisorOptions(settings());
+      process.exitCode = await runWorker(options, config, { error });
+    },
+  );
 
 program.parseAsync().catch((failure: unknown) => {
   if (failure instanceof CommanderError) {

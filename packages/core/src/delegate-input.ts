@@ -19,6 +19,11 @@ export interface ValidGoal {
   maxIterations: number;
   timeoutMs: number;
   metadata?: Record<string, unknown>;
+  /**
+   * Set when the input named no toolsets, so the goal gets the default set. With the bullmq executor the
+   * worker that runs the goal resolves that default (and every name) from its own config.
+   */
+  defaultToolsets?: true;
 }
 
 const inputSchema = z
@@ -69,10 +74,13 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
       `must be at most ${limits.maxTimeoutMs}, got ${data.timeoutMs}`,
     );
   }
+  // With the bullmq executor, profiles and toolsets live in the workers' config: names the supervisor does not
+  // know travel as names, and the worker that takes the goal refuses one it does not know (`invalid_input`).
+  const remote = options.executor.kind === 'bullmq';
   let model = options.model;
   if (data.model !== undefined) {
     const profile = Object.hasOwn(options.models, data.model) ? options.models[data.model] : undefined;
-    if (profile === undefined) {
+    if (profile === undefined && !remote) {
       const allowed = Object.keys(options.models).join(', ') || 'none';
       throw new InvalidInputError(
         'model',
@@ -80,7 +88,7 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
         `names an unknown model profile "${data.model.slice(0, 64)}"; allowed: ${allowed}`,
       );
     }
-    model = profile;
+    if (profile) model = profile;
   }
   const toolsets: Record<string, ToolsetSpec> = {};
   const hasHostTools = Object.keys(options.hostTools).length > 0;
@@ -90,7 +98,9 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
       hostTools = true;
       continue;
     }
-    const specifier = Object.hasOwn(options.toolsets, name) ? options.toolsets[name] : undefined;
+    let specifier = Object.hasOwn(options.toolsets, name) ? options.toolsets[name] : undefined;
+    if (specifier === undefined && remote && /^[a-zA-Z0-9_-]{1,64}$/.test(name))
+      specifier = { specifier: `worker:${name}` };
     if (specifier === undefined) {
       const allowed =
         [...Object.keys(options.toolsets), ...(hasHostTools ? ['host'] : [])].join(', ') || 'none';
@@ -127,6 +137,7 @@ export function validateGoal(input: DelegateInput, options: ResolvedOptions): Va
     timeoutMs: data.timeoutMs ?? limits.defaultTimeoutMs,
   };
   if (data.context !== undefined) valid.context = data.context;
+  if (remote && data.toolsets === undefined) valid.defaultToolsets = true;
   if (data.model !== undefined) valid.modelName = data.model;
   // A structured clone detaches the host's object, so later mutations by the host do not leak into snapshots.
   if (data.metadata !== undefined) valid.metadata = structuredClone(data.metadata);

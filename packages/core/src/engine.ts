@@ -11,6 +11,7 @@ import {
   NotFoundError,
   ShuttingDownError,
   TaskFinishedError,
+  UnavailableError,
 } from './errors.js';
 import type { Executor, ExecutorEvents, ExecutorFactory, TaskRun } from './executor.js';
 import { PiscinaExecutor } from './executors/piscina/piscina-executor.js';
@@ -18,6 +19,7 @@ import { FairQueue } from './fair-queue.js';
 import type { ResolvedOptions } from './options.js';
 import { assertQueueRoom } from './queue-admission.js';
 import { hostRedactor, redactError } from './redactor.js';
+import { RemoteTasks } from './remote-tasks.js';
 import { type ResumeInput, resumedGoal } from './resume-input.js';
 import { snapshotOf } from './snapshot.js';
 import { MemoryStore } from './stores/memory-store.js';
@@ -29,7 +31,8 @@ import { TaskTracing } from './telemetry/task-tracing.js';
 import { capText, MAX_ERROR_CHARS } from './text-cap.js';
 import type { DelegateInput, SteerReceipt, SupervisorEvents, TaskSnapshot } from './types.js';
 
-type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
+/** How the engine emits a supervisor event. */
+export type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]) => void;
 
 /** Where the engine runs tasks and keeps records; both default to this process (Piscina, memory). */
 export interface EngineParts {
@@ -51,6 +54,8 @@ export interface TaskView {
 export class Engine {
   readonly options: ResolvedOptions;
   readonly completions = new CompletionFeed();
+  /** Tasks another supervisor runs, seen through a shared store (bullmq): waits, cancel, follow, events. */
+  readonly remote: RemoteTasks;
   /** Hides secrets in everything the engine keeps as text or emits (see `redactor.ts`). */
   readonly redactor: Redactor;
   readonly #store: TaskStore;
@@ -66,6 +71,8 @@ export class Engine {
   readonly #waiting = new FairQueue<Task>((task) => task.sessionId);
   #pumpScheduled = false;
   #closing: Promise<void> | undefined;
+  /** Set when the executor reported its backend unreachable: every later `delegate` throws it. */
+  #unavailable: Error | undefined;
   /** OpenTelemetry spans per task; undefined when `@opentelemetry/api` is not installed. */
   readonly #tracing: TaskTracing | undefined;
 
@@ -90,8 +97,19 @@ export class Engine {
       },
       free: () => this.#pump(),
       error: (error) => emit('worker-error', redactError(error, this.redactor)),
+      unavailable: (error) => this.#onUnavailable(error),
     };
     this.#interruptLeftovers();
+    this.remote = new RemoteTasks({
+      store: this.#store,
+      executor: () => this.#executor,
+      options,
+      redactor: this.redactor,
+      emit,
+      completions: this.completions,
+      isLive: (id) => this.#live.has(id),
+    });
+    this.#store.watch?.((change) => this.remote.onChange(change));
     const create = parts.executor ?? ((context) => new PiscinaExecutor(context));
     this.#executor = create({ options, events, delegation: delegationHostFor(this) });
   }
@@ -107,6 +125,7 @@ export class Engine {
    */
   delegate(sessionId: string, input: DelegateInput, parentId?: string): string {
     if (this.#closing) throw new ShuttingDownError();
+    if (this.#unavailable) throw this.#unavailable;
     return this.#admit(sessionId, validateGoal(input, this.options), parentId);
   }
 
@@ -117,6 +136,7 @@ export class Engine {
    */
   resume(sessionId: string, id: string, options: ResumeInput = {}): string {
     if (this.#closing) throw new ShuttingDownError();
+    if (this.#unavailable) throw this.#unavailable;
     const { record, live } = this.view(sessionId, id);
     const checkpoint = this.#store.checkpoint(record.id);
     const goal = resumedGoal(record, live !== undefined, checkpoint, options, this.options.limits);
@@ -150,8 +170,15 @@ export class Engine {
       depth = parent.record.depth + 1;
     }
     const unfinished = this.#unfinished.get(sessionId) ?? 0;
-    assertAdmission(limits, { depth, role: goal.role, unfinished });
-    assertQueueRoom(this.#queued, this.#waiting, sessionId, limits.maxQueued);
+    // A shared store (Redis) counts every supervisor's tasks; the executor enforces the same limits atomically
+    // when it enqueues, this check only refuses early what its view already sees.
+    const shared = this.#store.counts?.(sessionId);
+    assertAdmission(limits, {
+      depth,
+      role: goal.role,
+      unfinished: Math.max(unfinished, shared?.unfinished ?? 0),
+    });
+    assertQueueRoom(Math.max(this.#queued, shared?.queued ?? 0), this.#waiting, sessionId, limits.maxQueued);
     const record: TaskRecord = {
       id: randomUUID(),
       sessionId,
@@ -223,7 +250,8 @@ export class Engine {
         `is ${text.length} characters; the limit is ${maxSteerChars}`,
       );
     }
-    if (!live || live.terminal || live.state.stopping)
+    const remote = this.remote.isRemote({ record, live });
+    if (!remote && (!live || live.terminal || live.state.stopping))
       throw new TaskFinishedError(record.id, live?.state.stopping ?? record.status);
     const { steering } = record;
     if (steering.sent - steering.delivered >= maxPendingSteers) {
@@ -234,6 +262,14 @@ export class Engine {
       );
     }
     const message = { seq: steering.sent + 1, text };
+    if (!live) {
+      // Another supervisor's task: the record is the shared view's copy, the run is reached by id.
+      const patch = { steering: { sent: message.seq, delivered: steering.delivered } };
+      Object.assign(record, patch);
+      this.#store.update(record.id, patch);
+      this.#executor.steer(record.id, message);
+      return { taskId: record.id, seq: message.seq, status: 'queued' };
+    }
     this.#write(live, { steering: { sent: message.seq, delivered: steering.delivered } });
     this.#tracing?.event(record.id, 'steer', { 'errand.steer.seq': message.seq });
     if (live.submitted) this.#executor.steer(record.id, message);
@@ -270,9 +306,28 @@ export class Engine {
     }
   }
 
-  /** Cancels everything, waits for every task to end, then closes the executor and the store. Idempotent. */
+  /**
+   * Cancels everything, waits for every task to end, then closes the executor and the store. Idempotent. With a
+   * shared executor (bullmq) tasks belong to the cluster, not to this supervisor: they keep running on the
+   * workers, and close only lets go of them and disconnects.
+   */
   close(graceMs = this.options.limits.cancelGraceMs): Promise<void> {
     this.#closing ??= (async () => {
+      if (this.#executor.shared) {
+        // Whatever waits in line goes to the shared queue first: its record is already in the shared store.
+        await this.#executor.ready;
+        this.#pump();
+        for (const task of this.#live.values()) {
+          clearTimeout(task.timeoutTimer);
+          clearTimeout(task.graceTimer);
+        }
+        this.completions.end();
+        await this.#executor.close();
+        for (const task of this.#live.values()) task.release();
+        this.#live.clear();
+        await this.#store.close();
+        return;
+      }
       const live = [...this.#live.values()];
       for (const task of live) this.stop(task, 'cancel', 'the supervisor is closing', graceMs);
       await Promise.all(live.map((task) => task.ended()));
@@ -299,6 +354,21 @@ export class Engine {
       Object.assign(record, patch);
       this.#store.update(record.id, patch);
       this.#store.finish(record.id);
+    }
+  }
+
+  /** The executor cannot run anything: every unfinished task fails with why, and so does every later delegate. */
+  #onUnavailable(error: Error): void {
+    if (this.#unavailable) return;
+    this.#unavailable = error;
+    const code = UnavailableError.isInstance(error) ? error.code : 'unavailable';
+    for (const task of [...this.#live.values()]) {
+      this.#waiting.remove(task);
+      this.#finish(task, {
+        status: 'failed',
+        exitReason: 'error',
+        error: { code, message: error.message },
+      });
     }
   }
 

@@ -164,3 +164,24 @@ export class StoreLockedError extends ErrandError {
     return hasMarker(error) === 'StoreLockedError';
   }
 }
+
+/**
+ * The executor's backend cannot be reached (the bullmq executor's Redis): `endpoint` names what was tried, without
+ * its password. Thrown by `new Supervisor` or `delegate`; a task that was waiting when it happened ends `failed`
+ * with the same message.
+ */
+export class UnavailableError extends ErrandError {
+  readonly endpoint: string;
+
+  constructor(endpoint: string, reason: string, options?: { cause?: unknown }) {
+    super('unavailable', `cannot reach ${endpoint}: ${reason}`, {
+      cause: options?.cause,
+      details: { endpoint, reason },
+    });
+    this.endpoint = endpoint;
+  }
+
+  static override isInstance(error: unknown): error is UnavailableError {
+    return hasMarker(error) === 'UnavailableError';
+  }
+}

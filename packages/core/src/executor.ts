@@ -43,6 +43,11 @@ export interface ExecutorEvents {
   free(): void;
   /** A failure outside any run (a worker that threw after its task returned). Never fatal. */
   error(error: Error): void;
+  /**
+   * The executor cannot run anything (its backend, e.g. Redis, is unreachable): the engine ends every unfinished
+   * task `failed` with this error and refuses new work with it. Once at most.
+   */
+  unavailable(error: Error): void;
 }
 
 /** What an executor is built with. */
@@ -77,6 +82,13 @@ export interface Executor {
   kill(taskId: string, reason: string): void;
   /** Waits for every submitted run to settle, then releases threads, ports and connections. */
   close(): Promise<void>;
+  /**
+   * True for an executor shared by several supervisors (the bullmq one): `steer` and `stop` then also reach a
+   * run another supervisor submitted, by task id, and the run's end reaches the store without this one.
+   */
+  readonly shared?: boolean;
+  /** For an executor that connects asynchronously: settles once it is ready to take runs, or has failed to. */
+  readonly ready?: Promise<void>;
 }
 
 /** Builds an executor; the engine calls it once, in its constructor. */

@@ -28,10 +28,17 @@ export {
   ShuttingDownError,
   StoreLockedError,
   TaskFinishedError,
+  UnavailableError,
 } from './errors.js';
 export type { HostModel, HostTool, HostToolContext } from './host-tools.js';
 export { defineHostTool } from './host-tools.js';
-export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
+export type {
+  BullmqExecutorOption,
+  ExecutorOption,
+  Limits,
+  PoolOptions,
+  SupervisorOptions,
+} from './options.js';
 export { DEFAULT_LIMITS } from './options.js';
 export type { CheckOptions, CollectOptions, ResumeOptions } from './session.js';
 export { Session } from './session.js';

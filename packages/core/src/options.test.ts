@@ -83,6 +83,38 @@ describe('resolveOptions', () => {
   });
 });
 
+describe('the executor option', () => {
+  const connection = 'redis://127.0.0.1:6379';
+
+  it('takes the bullmq executor as plain data, with the queue defaulted', () => {
+    expect(resolveOptions({ model, executor: { kind: 'bullmq', connection } }).executor).toEqual({
+      kind: 'bullmq',
+      connection,
+      queue: 'errand',
+    });
+    expect(resolveOptions({ model }).executor).toEqual({ kind: 'piscina' });
+  });
+
+  it('refuses a non-Redis URL, a bad queue name, a mistyped key and a SQLite store beside it', () => {
+    expect(() => resolveOptions({ model, executor: { kind: 'bullmq', connection: 'http://x' } })).toThrow(
+      /executor\.connection must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    expect(() => resolveOptions({ model, executor: { kind: 'bullmq', connection, queue: 'a b' } })).toThrow(
+      /executor\.queue/,
+    );
+    expect(() =>
+      resolveOptions({ model, executor: { kind: 'bullmq', connection, queu: 'x' } as never }),
+    ).toThrow('unknown option "executor.queu"; did you mean "executor.queue"?');
+    expect(() =>
+      resolveOptions({
+        model,
+        executor: { kind: 'bullmq', connection },
+        store: { kind: 'sqlite', path: '/tmp/x.db' },
+      }),
+    ).toThrow(/store must be memory/);
+  });
+});
+
 describe('resolveSpecifier', () => {
   it('turns paths into file URLs, keeps URLs, and resolves package names from the cwd', () => {
     expect(resolveSpecifier('/tmp/x.mjs')).toBe('file:///tmp/x.mjs');

@@ -182,11 +182,31 @@ export interface SupervisorOptions {
    */
   store?: { kind: 'memory' } | { kind: 'sqlite'; path: string };
   /**
-   * Where tasks run. Plain data, so a JSON config can carry it.
+   * Where tasks run. Plain data, so a JSON config can carry it. `bullmq` (needs `@errand/redis` installed)
+   * enqueues every goal on a BullMQ queue in Redis, where `errand worker` processes on any machine run it; the
+   * task store is then Redis too, shared by every supervisor on the same Redis and queue (`store` must stay
+   * `memory`). Toolsets and model profiles then live in the workers' config: a goal names them and the worker
+   * that takes it resolves the names.
    * @default { kind: 'piscina' } (worker threads of this process, configured by `pool`)
+   * @example { kind: 'bullmq', connection: 'redis://127.0.0.1:6379', queue: 'errand' }
    */
-  executor?: { kind: 'piscina' };
+  executor?: ExecutorOption;
 }
+
+/** Where tasks run: this process's threads, or BullMQ workers reached through Redis. */
+export type ExecutorOption = { kind: 'piscina' } | BullmqExecutorOption;
+
+/** The BullMQ executor: plain data, so a JSON config can carry it. */
+export interface BullmqExecutorOption {
+  kind: 'bullmq';
+  /** The Redis URL: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+  connection: string;
+  /** The BullMQ queue (and the prefix of errand's own keys); every supervisor and worker of a cluster names the same one. @default 'errand' */
+  queue?: string;
+}
+
+/** Queue names: they become parts of Redis keys. */
+export const QUEUE_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 
 const count = (max = Number.MAX_SAFE_INTEGER) => z.number().int().min(1).max(max);
 const limitsSchema = z
@@ -269,8 +289,16 @@ const optionsSchema = z
       ])
       .optional(),
     executor: z
-      .object({ kind: z.literal('piscina') })
-      .strict()
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('piscina') }).strict(),
+        z
+          .object({
+            kind: z.literal('bullmq'),
+            connection: z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL'),
+            queue: z.string().regex(QUEUE_NAME, 'a queue name of [a-zA-Z0-9_.-] (1 to 64)').optional(),
+          })
+          .strict(),
+      ])
       .optional(),
   })
   .strict();
@@ -278,6 +306,7 @@ const optionsSchema = z
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
   store: NonNullable<SupervisorOptions['store']>;
+  executor: { kind: 'piscina' } | Required<BullmqExecutorOption>;
   hostTools: Record<string, HostTool>;
   hostModels: Record<string, HostModel>;
   model: ModelSpec;
@@ -356,8 +385,17 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   }
   if (Object.hasOwn(toolsets, 'host'))
     throw new InvalidInputError('toolsets.host', 'host', 'is reserved: "host" names the host tools');
+  const executor = parsed.data.executor ?? { kind: 'piscina' };
+  if (executor.kind === 'bullmq' && parsed.data.store?.kind === 'sqlite') {
+    throw new InvalidInputError(
+      'store',
+      parsed.data.store,
+      'must be memory (or left out) with the bullmq executor: its tasks are kept in Redis',
+    );
+  }
   return {
     store: parsed.data.store ?? { kind: 'memory' },
+    executor: executor.kind === 'bullmq' ? { ...executor, queue: executor.queue ?? 'errand' } : executor,
     model: parsed.data.model,
     models: parsed.data.models ?? {},
     toolsets,

@@ -98,6 +98,13 @@ export class Session {
       );
     }
     options.signal?.throwIfAborted();
+    if (!view.live && this.#engine.remote.isRemote(view)) {
+      const ended = timeoutMs > 0 && (await this.#engine.remote.wait(view.record, timeoutMs, options.signal));
+      const record = this.#engine.view(this.id, taskId).record;
+      const snapshot = this.#engine.snapshot({ record, live: undefined }, previewLines);
+      if (!ended) snapshot.timedOut = true;
+      return snapshot;
+    }
     const { live } = view;
     if (live && !live.terminal && timeoutMs > 0) await waitForEnd(live, timeoutMs, options.signal);
     const snapshot = this.#engine.snapshot(
@@ -124,9 +131,11 @@ export class Session {
     if (view.live) {
       this.#engine.stop(view.live, 'cancel', reason ? `cancelled: ${reason}` : 'cancelled by the host');
       await view.live.ended();
+    } else if (this.#engine.remote.isRemote(view)) {
+      await this.#engine.remote.cancel(view.record);
     }
     return this.#engine.snapshot(
-      { record: view.record, live: undefined },
+      { record: this.#engine.view(this.id, taskId).record, live: undefined },
       this.#engine.options.limits.outputLines,
     );
   }
@@ -147,8 +156,11 @@ export class Session {
    * holding memory for them.
    */
   stream(taskId: string): AsyncIterableIterator<OutputLine> {
-    const { record, live } = this.#engine.view(this.id, taskId);
-    return live ? streamLines(live) : storedLines(record);
+    const view = this.#engine.view(this.id, taskId);
+    const { record, live } = view;
+    if (live) return streamLines(live);
+    if (this.#engine.remote.isRemote(view)) return followedLines(this.#engine.remote.follow(record));
+    return storedLines(record);
   }
 
   /** A push notice (the final snapshot) for every task of this session that ends from now on. */
@@ -203,6 +215,18 @@ async function* storedLines(record: TaskRecord): AsyncGenerator<OutputLine, void
   }
 }
 
+/** Another supervisor's running task, followed from the shared store until it ends or the reader stops. */
+async function* followedLines(follower: {
+  task: Task;
+  stop: () => void;
+}): AsyncGenerator<OutputLine, void, undefined> {
+  try {
+    yield* streamLines(follower.task);
+  } finally {
+    follower.stop();
+  }
+}
+
 async function* streamLines(task: Task): AsyncGenerator<OutputLine, void, undefined> {
   let cursor = task.output.firstIndex;
   for (;;) {
@@ -215,7 +239,7 @@ async function* streamLines(task: Task): AsyncGenerator<OutputLine, void, undefi
       cursor += 1;
     }
     if (cursor < task.output.closedCount) continue;
-    if (task.terminal) return;
+    if (task.terminal || task.released) return;
     await changed;
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { Engine } from './engine.js';
+import { Engine, type EngineParts } from './engine.js';
 import { describeValue, InvalidInputError } from './errors.js';
+import { bullmqParts } from './executors/remote/load-bullmq.js';
 import { type Limits, resolveOptions, type SupervisorOptions } from './options.js';
 import { Session } from './session.js';
 import { openSqliteStore } from './stores/sqlite-store.js';
@@ -37,15 +38,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
     };
     const resolved = resolveOptions(options);
-    // The store opens first: a locked or corrupt file throws here, before any thread is started.
-    const store =
-      resolved.store.kind === 'sqlite'
-        ? openSqliteStore(resolved.store.path, {
-            retainFinished: resolved.limits.retainFinished,
-            onError: (error, what) => emit('store-error', { error, message: what }),
-          })
-        : undefined;
-    this.#engine = new Engine(resolved, emit as never, store ? { store } : {});
+    let parts: EngineParts = {};
+    if (resolved.executor.kind === 'bullmq') {
+      // Throws here when @errand/redis is missing or nothing answers at the Redis URL.
+      parts = bullmqParts(resolved);
+    } else if (resolved.store.kind === 'sqlite') {
+      // The store opens first: a locked or corrupt file throws here, before any thread is started.
+      parts = {
+        store: openSqliteStore(resolved.store.path, {
+          retainFinished: resolved.limits.retainFinished,
+          onError: (error, what) => emit('store-error', { error, message: what }),
+        }),
+      };
+    }
+    this.#engine = new Engine(resolved, emit as never, parts);
   }
 
   /** The limits in force, defaults included. */

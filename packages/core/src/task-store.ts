@@ -1,4 +1,5 @@
 import type { Usage } from '@errand/worker';
+import type { OutputChunk } from '@errand/worker/protocol';
 import type { ErrorCode, ExitReason } from './codes.js';
 import type { ValidGoal } from './delegate-input.js';
 import type { TaskStatus } from './task-state.js';
@@ -88,4 +89,38 @@ export interface TaskStore {
   checkpoint(id: string): Checkpoint | undefined;
   /** Flushes pending writes and releases what the store holds open. */
   close(): Promise<void>;
+  /**
+   * For a store shared by several supervisors (Redis): the unfinished tasks of a session and the tasks not yet
+   * started, across all of them, as far as this store's view knows. The engine admits against the larger of
+   * these and its own counts.
+   */
+  counts?(sessionId: string): { unfinished: number; queued: number };
+  /**
+   * For a shared store: resolves at the next change to the record `id` that came from elsewhere (another
+   * supervisor, or a worker that wrote the task's end), so a caller can wait for a task this supervisor does not
+   * run.
+   */
+  changed?(id: string): Promise<void>;
+  /**
+   * For a shared store: calls `listener` after every change that came from elsewhere to a record this view
+   * already had (a status or steering change of another supervisor's task), with the values it replaced, so the
+   * engine can emit the same events for it as for its own.
+   */
+  watch?(listener: (change: RemoteChange) => void): void;
+  /**
+   * For a shared store: hands `onChunks` the output chunks another process's task has written so far and then
+   * as they come, until `ended()` is true and nothing is left to read, or `signal` aborts.
+   */
+  follow?(
+    id: string,
+    onChunks: (chunks: OutputChunk[]) => void,
+    ended: () => boolean,
+    signal: AbortSignal,
+  ): Promise<void>;
+}
+
+/** A change from elsewhere to a shared record: the record as it is now, and what it was before. */
+export interface RemoteChange {
+  record: TaskRecord;
+  before: { status: TaskStatus; delivered: number };
 }

@@ -26,6 +26,8 @@ export class Task {
   /** Run-time and cancel-grace timers; both cleared when the task ends. */
   timeoutTimer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
+  /** Let go of by a closing supervisor while its workers go on (see `release`). */
+  released = false;
   #changed: Deferred | undefined;
   readonly #endWaiters = new Set<() => void>();
 
@@ -109,6 +111,20 @@ export class Task {
   /** Resolves once the task is terminal. */
   ended(): Promise<void> {
     return new Promise<void>((resolve) => this.onEnd(resolve));
+  }
+
+  /**
+   * Lets go of the task without ending it (a supervisor closing while a shared executor's workers go on running
+   * it): whoever waits for its end or its output is woken once, and sees it unfinished.
+   */
+  release(): void {
+    this.released = true;
+    const waiters = [...this.#endWaiters];
+    this.#endWaiters.clear();
+    for (const waiter of waiters) waiter();
+    const changed = this.#changed;
+    this.#changed = undefined;
+    changed?.resolve();
   }
 
   #notify(): void {
