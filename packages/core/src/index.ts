@@ -49,3 +49,4 @@ export type {
   TaskStatusChange,
   TaskSummary,
 } from './types.js';
+export { parseOrThrow } from './validation.js';
