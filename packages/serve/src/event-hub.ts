@@ -1,6 +1,9 @@
 import { checkReply, type Supervisor, type SupervisorEvents, type TaskSnapshot } from '@errand/core';
 import { PushChannel, SSE_HEARTBEAT, type SseStats, sseFrame } from './sse.js';
 
+/** Output lines in a `task-start` or `task-end` event's `output_preview`. */
+const PREVIEW_LINES = 10;
+
 /** Options of an {@link EventHub}. */
 export interface EventHubOptions {
   /** Most bytes queued for one client that is not reading before it is dropped. */
@@ -92,7 +95,9 @@ export class EventHub {
   }
 
   #publishSnapshot(event: 'task-start' | 'task-end', snapshot: TaskSnapshot): void {
-    this.#publish(snapshot.sessionId, () => sseFrame(event, checkReply(snapshot)));
+    // The engine's snapshot carries the whole retained output; a feed event carries the latest lines only.
+    const preview = snapshot.preview.slice(-PREVIEW_LINES);
+    this.#publish(snapshot.sessionId, () => sseFrame(event, checkReply({ ...snapshot, preview })));
   }
 
   #publish(sessionId: string, frame: () => string): void {

@@ -66,7 +66,8 @@ export async function startServe(
     throw new InvalidInputError(
       'host',
       host,
-      `is not a loopback address and no tokens are configured: refusing to serve an open API to the network; add serve.tokens to the config, or use --host 127.0.0.1`,
+      'is not a loopback address and no tokens are configured',
+      `host ${JSON.stringify(host)} is not a loopback address and no tokens are configured: refusing to serve an open API to the network; add serve.tokens to the config, or use --host 127.0.0.1`,
     );
   }
   const server: ServerType = await new Promise((resolve, reject) => {
