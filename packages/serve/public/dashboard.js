@@ -250,40 +250,48 @@ function showList() {
   render();
 }
 
+/** The rows of each mounted list, by task id. */
+const rowsByBody = new WeakMap();
+
 function renderList() {
   const body = $('#tasks');
   if (!body) return;
+  // Rows are kept per task and updated in place, never rebuilt while the task lives: a row being typed in or
+  // clicked stays the same element (a rebuilt button between mousedown and mouseup would lose the click).
+  if (!rowsByBody.has(body)) rowsByBody.set(body, new Map());
+  const known = rowsByBody.get(body);
   const all = [...state.tasks.values()];
   const shown = all.filter((task) => !state.filter || task.status === state.filter).reverse();
-  const focused = document.activeElement;
-  const keep = focused?.closest?.('tr')?.dataset.taskId;
   const rows = shown.map((task) => {
-    // A row whose Steer field has the focus is left as it is, so typing is never interrupted.
-    if (keep === task.task_id && focused.tagName === 'INPUT') {
-      const existing = body.querySelector(`tr[data-task-id="${CSS.escape(task.task_id)}"]`);
-      if (existing) {
-        updateRowCells(existing, task);
-        return existing;
-      }
+    let row = known.get(task.task_id);
+    if (!row) {
+      row = el('tr', { 'data-task-id': task.task_id });
+      const link = el('a', {
+        href: `#/tasks/${encodeURIComponent(task.task_id)}`,
+        text: task.goal ?? task.task_id,
+      });
+      row.append(
+        el('td', { class: 'goal' }, link),
+        el('td', {}, el('span', { class: 'status' })),
+        el('td', { class: 'num iterations' }),
+        el('td', { class: 'num elapsed' }),
+        el('td', { class: 'steering' }),
+        el('td', { class: 'last-line' }),
+        el('td', { class: 'actions' }),
+      );
+      known.set(task.task_id, row);
     }
-    const row = el('tr', { 'data-task-id': task.task_id });
-    const link = el('a', {
-      href: `#/tasks/${encodeURIComponent(task.task_id)}`,
-      text: task.goal ?? task.task_id,
-    });
-    row.append(
-      el('td', { class: 'goal' }, link),
-      el('td', {}, el('span', { class: `status status-${task.status}`, text: task.status })),
-      el('td', { class: 'num iterations' }),
-      el('td', { class: 'num elapsed' }),
-      el('td', { class: 'steering' }),
-      el('td', { class: 'last-line' }),
-      el('td', {}, controlsFor(task, $('#app'))),
-    );
     updateRowCells(row, task);
+    const finished = String(TERMINAL.has(task.status));
+    if (row.dataset.finished !== finished) {
+      row.dataset.finished = finished;
+      $('.actions', row).replaceChildren(controlsFor(task, $('#app')));
+    }
     return row;
   });
-  body.replaceChildren(...rows);
+  const current = [...body.children];
+  if (current.length !== rows.length || rows.some((row, index) => current[index] !== row))
+    body.replaceChildren(...rows);
   $('#empty').hidden = shown.length > 0;
   const running = all.filter((task) => task.status === 'running').length;
   $('#counts').textContent = `${all.length} tasks, ${running} running`;
@@ -336,10 +344,18 @@ function renderTask() {
       el('dd', label === 'Status' ? { class: `status status-${value}`, text: value } : { text: value }),
     ]),
   );
+  // Built once, and again only when the task finishes (the buttons go): see renderList.
   const controls = $('.controls', root);
-  const focused = controls.contains(document.activeElement);
-  if (!focused || TERMINAL.has(task.status)) controls.replaceChildren(controlsFor(task, root));
-  $('#task-output', root).textContent = view.lines.join('\n');
+  const finished = String(TERMINAL.has(task.status));
+  if (controls.dataset.finished !== finished) {
+    controls.dataset.finished = finished;
+    controls.replaceChildren(controlsFor(task, root));
+  }
+  // The output follows its tail unless the reader scrolled up.
+  const output = $('#task-output', root);
+  const atBottom = output.scrollHeight - output.scrollTop - output.clientHeight < 40;
+  output.textContent = view.lines.join('\n');
+  if (atBottom) output.scrollTop = output.scrollHeight;
   $('#task-error-card', root).hidden = !task.error;
   $('#task-error', root).textContent = task.error ? `${task.error.code}: ${task.error.message}` : '';
   const result = $('#task-result', root);
@@ -394,6 +410,7 @@ async function followEvents() {
             const task = state.tasks.get(data.task_id);
             if (task) {
               task.output_lines = data.output_lines;
+              task.iterations = data.iterations;
               if (data.last_line) task.last_line = data.last_line;
             } else refresh(data.task_id);
           } else if (event === 'steer-delivered') refresh(data.task_id);

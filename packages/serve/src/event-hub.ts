@@ -19,7 +19,7 @@ export interface EventHubOptions {
  * channels (O(clients of that session)), so a session with no client costs one map lookup per event.
  *
  * Events, all JSON: `task-start` and `task-end` carry the task's `check_task` shape (the end one is terminal),
- * `task-output` carries `{ task_id, lines, output_lines, last_line }` (`lines` new in this batch),
+ * `task-output` carries `{ task_id, lines, output_lines, iterations, last_line }` (`lines` new in this batch),
  * `steer-delivered` carries `{ task_id, seq }`.
  */
 export class EventHub {
@@ -44,6 +44,7 @@ export class EventHub {
             task_id: taskId,
             lines,
             output_lines: snapshot.outputLines,
+            iterations: snapshot.iterations,
             last_line: snapshot.preview.at(-1) ?? '',
           });
         }),
