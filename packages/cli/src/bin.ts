@@ -229,7 +229,7 @@ program
     'after',
     '\nWithout tokens the API is open to this machine only and every request acts in the --session session (default\n' +
       `"${CLI_SESSION}", so the dashboard shows what errand run left in the store); --host with a non-loopback address is\n` +
-      'then refused. With tokens, each request sends Authorization: Bearer <token> and sees only its session\'s tasks.\n' +
+      "then refused. With tokens, each request sends Authorization: Bearer <token> and sees only its session's tasks.\n" +
       'The API is described at /openapi.json. SIGTERM or Ctrl-C stops accepting, cancels the running tasks (5 s grace),\n' +
       'ends every stream with a final event and exits 0.\n' +
       'Example: ERRAND_TOKEN=$(openssl rand -hex 16) errand serve --config errand.json   # {"serve":{"tokens":[{"tokenEnv":"ERRAND_TOKEN","session":"ops"}]}}',

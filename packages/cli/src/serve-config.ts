@@ -26,7 +26,9 @@ export function loadServeConfig(path: string): ServeConfigFile {
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
-    throw new UsageError(`--config ${absolute}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
+    throw new UsageError(
+      `--config ${absolute}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be read'}`,
+    );
   }
   let parsed: unknown;
   try {

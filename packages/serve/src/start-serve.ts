@@ -97,11 +97,18 @@ export async function startServe(
         if ('closeIdleConnections' in server) server.closeIdleConnections();
         if (closeOptions.closeSupervisor ?? true) await supervisor.close({ graceMs });
         app.close();
+        // Connections that were busy (streams, a waiting collect) go idle as their responses end; keep-alive
+        // would hold them, and the server's close, open. Anything still open after graceMs is cut.
+        const idle = setInterval(() => {
+          if ('closeIdleConnections' in server) server.closeIdleConnections();
+        }, 25);
         const cut = setTimeout(() => {
           if ('closeAllConnections' in server) server.closeAllConnections();
         }, graceMs);
+        idle.unref();
         cut.unref();
         await closed;
+        clearInterval(idle);
         clearTimeout(cut);
       })();
       return closing;
