@@ -43,12 +43,7 @@ async function signIn(token: string): Promise<Page> {
 
 /** Waits until the element's text matches. */
 async function textMatches(page: Page, selector: string, pattern: RegExp): Promise<void> {
-  await page.waitForFunction(
-    ([css, source, flags]) =>
-      new RegExp(source!, flags).test(document.querySelector(css!)?.textContent ?? ''),
-    [selector, pattern.source, pattern.flags],
-    { timeout: 30_000 },
-  );
+  await page.locator(selector).filter({ hasText: pattern }).waitFor({ timeout: 30_000 });
 }
 
 describe.skipIf(!('path' in browserFound))('dashboard in Chromium', () => {
