@@ -71,7 +71,7 @@ export function registerApiRoutes(app: Hono<ApiEnv>, parts: ApiParts): void {
     const reply = await call(tool(c, 'delegate_task_async'), args);
     if (!reply.ok) return reply.response;
     const id = (reply.value as { task_id: string }).task_id;
-    return c.json(reply.value, 201, { location: `/v1/tasks/${encodeURIComponent(id)}` });
+    return answer(c, reply, 201, { location: `/v1/tasks/${encodeURIComponent(id)}` });
   });
 
   app.get('/v1/tasks', async (c) => {
@@ -156,7 +156,7 @@ export function registerApiRoutes(app: Hono<ApiEnv>, parts: ApiParts): void {
   app.get('/v1/host', (c) => c.json(parts.host.report()));
 }
 
-type Called = { ok: true; value: unknown } | { ok: false; response: Response };
+type Called = { ok: true; value: unknown; text: string } | { ok: false; response: Response };
 
 /** Runs a tool; its JSON reply becomes the value, or an error response with the status its code fits. */
 async function call(
@@ -175,11 +175,19 @@ async function call(
       }),
     };
   }
-  return { ok: true, value };
+  return { ok: true, value, text };
 }
 
-function answer(c: Context<ApiEnv>, called: Called): Response {
-  return called.ok ? c.json(called.value as object) : called.response;
+/** The tool's reply as it is (its JSON text is the body: no second stringify), or its error response. */
+function answer(
+  c: Context<ApiEnv>,
+  called: Called,
+  status: 200 | 201 = 200,
+  headers: Record<string, string> = {},
+): Response {
+  return called.ok
+    ? c.body(called.text, status, { 'content-type': 'application/json', ...headers })
+    : called.response;
 }
 
 function errorResponse(c: Context<ApiEnv>, text: string): Response {
