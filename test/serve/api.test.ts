@@ -94,21 +94,28 @@ describe('routes', () => {
     expect(replySchemas.cancel.parse(cancelled.body)).toBeTruthy();
     expect(cancelled.body).toMatchObject({ ok: true, task_id: id, status: 'cancelled' });
     expect(cancelled.body).toHaveProperty('result');
+    // The task's own error is data in a 200 reply, not an HTTP error.
+    const checked = await api(`/v1/tasks/${id}`);
+    expect(checked.status).toBe(200);
+    expect(checked.body).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+    const collected = await api(`/v1/tasks/${id}/collect`, { body: { timeout_seconds: 0 } });
+    expect(collected.status).toBe(200);
+    expect(collected.body).toMatchObject({
+      status: 'cancelled',
+      timed_out: false,
+      error: { code: 'cancelled' },
+    });
   });
 
   it('POST /v1/tasks with resume_task_id resumes a stopped task from its checkpoint', async () => {
     const { api } = await startTestServer();
     const id = (await api('/v1/tasks', { body: { goal: 'work, then stop' } })).body.task_id;
-    // Let it complete an iteration (a checkpoint) before stopping it: its first output line says so.
-    await api(`/v1/tasks/${id}/steer`, { body: { message: 'noted' } });
-    for (;;) {
-      const checked = await api(`/v1/tasks/${id}/collect`, { body: { timeout_seconds: 0 } });
-      if (checked.body.output.includes('noted')) break;
-      await api(`/v1/tasks/${id}/collect`, { body: { timeout_seconds: 0.2 } });
-    }
+    // Let it complete an iteration (its checkpoint goes out before the next model call) before stopping it.
+    while ((await api(`/v1/tasks/${id}`)).body.iterations < 2)
+      await api(`/v1/tasks/${id}/collect`, { body: { timeout_seconds: 0.1 } });
     await api(`/v1/tasks/${id}/cancel`, { raw: '' });
     const resumed = await api('/v1/tasks', { body: { resume_task_id: id } });
-    expect(resumed.status).toBe(201);
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(201);
     expect(resumed.body).toMatchObject({ resumed_from: id });
     expect(resumed.body.task_id).not.toBe(id);
   });

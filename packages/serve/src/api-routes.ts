@@ -166,7 +166,7 @@ async function call(
 ): Promise<Called> {
   const text = await definition.execute(args, options);
   const value = JSON.parse(text) as { error?: { code: string } };
-  if (value.error) {
+  if (isErrorReply(value)) {
     return {
       ok: false,
       response: new Response(text, {
@@ -179,6 +179,17 @@ async function call(
 }
 
 /** The tool's reply as it is (its JSON text is the body: no second stringify), or its error response. */
+/**
+ * True for the tools' error replies: `{ error }`, or `{ error, task_id, status }` for `task_finished`. A task's
+ * own failure is data in a successful reply (`check_task` of a cancelled task carries `error` beside `goal`,
+ * `collect_task` beside `timed_out`), so the keys tell the two apart, not the presence of `error`.
+ */
+function isErrorReply(value: { error?: { code: string } }): value is { error: { code: string } } {
+  return value.error !== undefined && Object.keys(value).every((key) => ERROR_REPLY_KEYS.has(key));
+}
+
+const ERROR_REPLY_KEYS = new Set(['error', 'task_id', 'status']);
+
 function answer(
   c: Context<ApiEnv>,
   called: Called,
