@@ -8,7 +8,6 @@ import { CLI_SESSION, type CliFlags, settingsFrom } from './config.js';
 import { runDemo } from './demo.js';
 import { openSupervisor } from './open-supervisor.js';
 import { resumeTask, runGoal } from './run.js';
-import { serveCommand } from './serve-command.js';
 import { defaultStorePath } from './store-choice.js';
 import { listTasks, showTask } from './tasks.js';
 import { plain } from './terminal-text.js';
@@ -235,6 +234,8 @@ program
       'Example: ERRAND_TOKEN=$(openssl rand -hex 16) errand serve --config errand.json   # {"serve":{"tokens":[{"tokenEnv":"ERRAND_TOKEN","session":"ops"}]}}',
   )
   .action(async (options: { port: number; host: string; config?: string }) => {
+    // Loaded here: the HTTP server (Hono) is only needed by this command.
+    const { serveCommand } = await import('./serve-command.js');
     process.exitCode = await serveCommand(settings(), options, { error });
   });
 
