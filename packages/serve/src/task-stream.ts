@@ -1,7 +1,14 @@
-import { checkReply, type Session } from '@errand/core';
+import { checkReply, type OutputLine, type Session } from '@errand/core';
 import { type ClosableStream, SSE_HEARTBEAT, SSE_PREAMBLE, type SseStats, sseFrame } from './sse.js';
 
 const encoder = new TextEncoder();
+
+/** Most line frames in one chunk. */
+const BATCH_LINES = 64;
+
+const LATER = Symbol('later');
+/** Resolves with {@link LATER} once the event loop has gone round (after the microtasks and I/O of this turn). */
+const nextTurn = () => new Promise<typeof LATER>((resolve) => setImmediate(resolve, LATER));
 
 /** Options of {@link taskStream}. */
 export interface TaskStreamOptions {
@@ -33,6 +40,8 @@ export function taskStream(
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   let closed = false;
   let heartbeat: NodeJS.Timeout | undefined;
+  /** A read started by an earlier pull that had not resolved by the end of its turn. */
+  let held: Promise<IteratorResult<OutputLine, void>> | undefined;
   options.stats.clients += 1;
 
   const close = () => {
@@ -65,25 +74,38 @@ export function taskStream(
         heartbeat.unref();
       },
       async pull(pulled) {
+        // Lines already in the ring buffer go out as one chunk (one socket write) of up to BATCH_LINES frames:
+        // after the first line, further ones are taken only while they come without waiting (before the next
+        // turn of the event loop); a pending read is kept for the next pull.
+        let text = '';
+        let taken = 0;
         for (;;) {
-          const next = await lines.next();
+          const read = held ?? lines.next();
+          held = undefined;
+          const next = taken === 0 ? await read : await Promise.race([read, nextTurn()]);
           if (closed) return;
+          if (next === LATER) {
+            held = read;
+            break;
+          }
           if (next.done) {
-            enqueue(sseFrame('end', endSnapshot(session, taskId)));
+            enqueue(text + sseFrame('end', endSnapshot(session, taskId)));
             pulled.close();
             close();
             return;
           }
           const line = next.value;
           if (options.after !== undefined && line.index <= options.after) continue;
-          enqueue(sseFrame('line', { index: line.index, text: line.text }, line.index));
-          return;
+          text += sseFrame('line', { index: line.index, text: line.text }, line.index);
+          taken += 1;
+          if (taken >= BATCH_LINES) break;
         }
+        enqueue(text);
       },
       cancel: close,
     },
-    // A few frames may wait for the socket; beyond that the stream stops taking lines from the task.
-    { highWaterMark: 8 },
+    // Two chunks (of up to BATCH_LINES frames) may wait for the socket; beyond that no line is taken from the task.
+    { highWaterMark: 2 },
   );
   return { stream, handle };
 }
