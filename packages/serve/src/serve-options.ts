@@ -1,4 +1,4 @@
-import { parseOrThrow } from '@errand/core';
+import { InvalidInputError, parseOrThrow } from '@errand/core';
 import { z } from 'zod';
 
 /**
@@ -49,25 +49,7 @@ const tokenEntrySchema = z
     session: session.optional(),
     sessions: z.array(session).min(1).optional(),
   })
-  .strict()
-  .superRefine((entry, context) => {
-    const secrets = ['token', 'tokenEnv', 'tokenSha256'].filter((key) => key in entry);
-    if (secrets.length !== 1) {
-      context.addIssue({
-        code: 'custom',
-        path: [],
-        message: `exactly one of token, tokenEnv or tokenSha256, got ${secrets.length === 0 ? 'none' : secrets.join(' and ')}`,
-      });
-    }
-    const bindings = ['session', 'sessions'].filter((key) => key in entry);
-    if (bindings.length !== 1) {
-      context.addIssue({
-        code: 'custom',
-        path: [],
-        message: `exactly one of session or sessions, got ${bindings.length === 0 ? 'none' : 'both'}`,
-      });
-    }
-  });
+  .strict();
 
 /** The `serve` key's schema: strict, so a mistyped key is named rather than ignored. */
 export const serveConfigSchema = z
@@ -93,5 +75,23 @@ const fileSchema = z.object({ serve: serveConfigSchema }).strict();
  * (`unknown option "serve.tokens.0.sesion"; did you mean "serve.tokens.0.session"?`).
  */
 export function parseServeConfig(value: unknown): ServeConfig {
-  return parseOrThrow(fileSchema, { serve: value ?? {} }, 'option').serve as ServeConfig;
+  const config = parseOrThrow(fileSchema, { serve: value ?? {} }, 'option').serve as ServeConfig;
+  for (const [index, entry] of (config.tokens ?? []).entries()) {
+    const field = `serve.tokens.${index}`;
+    const secrets = (['token', 'tokenEnv', 'tokenSha256'] as const).filter((key) => entry[key] !== undefined);
+    if (secrets.length !== 1) {
+      const got = secrets.length === 0 ? 'none' : secrets.join(' and ');
+      throw new InvalidInputError(
+        field,
+        entry,
+        `needs exactly one of token, tokenEnv or tokenSha256, got ${got}`,
+      );
+    }
+    const bindings = (['session', 'sessions'] as const).filter((key) => entry[key] !== undefined);
+    if (bindings.length !== 1) {
+      const got = bindings.length === 0 ? 'none' : 'both';
+      throw new InvalidInputError(field, entry, `needs exactly one of session or sessions, got ${got}`);
+    }
+  }
+  return config;
 }
