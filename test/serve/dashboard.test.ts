@@ -35,9 +35,9 @@ async function signIn(token: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await page.goto(url);
-  await page.getByLabel('Token').fill(token);
+  await page.getByRole('textbox', { name: 'Token' }).fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByLabel('Goal').waitFor();
+  await page.getByRole('textbox', { name: 'Goal' }).waitFor();
   return page;
 }
 
@@ -70,7 +70,7 @@ describe.skipIf(!('path' in browserFound))('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Delegate' }).click();
     const second = page.getByRole('row', { name: /work then finish from the row/ });
     await second.getByText('running', { exact: true }).waitFor();
-    await second.getByLabel('Steer').fill('finish from the row');
+    await second.getByRole('textbox', { name: 'Steer' }).fill('finish from the row');
     await second.getByRole('button', { name: 'Steer' }).click();
     await second.getByText('completed', { exact: true }).waitFor({ timeout: 30_000 });
     await second.getByText(/delivered/).waitFor();

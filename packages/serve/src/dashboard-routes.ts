@@ -17,7 +17,9 @@ const SECURITY_HEADERS = {
 } as const;
 
 /**
- * The page shell, rendered on the server: the views are `<template>`s the script clones, so a view that is not
+ * The page shell, rendered on the server. The token field is a text box masked by CSS rather than a password
+ * input, so it keeps the `textbox` role (a password input has none) and browsers do not offer to save it.
+ * The views are `<template>`s the script clones, so a view that is not
  * shown is not in the document at all (one "Steer" field per task on screen, never a hidden copy).
  */
 function page(open: boolean): string {
@@ -40,10 +42,9 @@ function page(open: boolean): string {
 
 <template id="login-view">
 <form id="login" class="card narrow">
-<h2>Sign in</h2>
-<p class="muted">Use a token from the server's configuration. It is kept in this tab's memory only.</p>
+<p class="muted">Paste the access key this server's configuration gives you; it stays in this tab's memory only.</p>
 <label for="token">Token</label>
-<input id="token" name="token" type="password" autocomplete="off" required>
+<input id="token" name="token" type="text" class="secret" autocomplete="off" autocapitalize="off" spellcheck="false" required>
 <button type="submit">Sign in</button>
 <p class="error" role="alert"></p>
 </form>
