@@ -4,65 +4,32 @@
  * the installed `errand` bin. Dependencies come from the npm cache (`--prefer-offline`); a cold cache needs the
  * npm registry once. Build first (`npm run build`): the tarballs ship dist/ as it is.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const exec = promisify(execFile);
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const PACKAGES = ['cli', 'core', 'serve', 'tools', 'worker'] as const;
+import { exec, installProject, PACKAGES, packTarballs, runNode, typecheck } from './packed.js';
 
 let scratch: string;
 /** core + worker + tools: what a library host installs (no `openai`). */
 let library: string;
 /** The CLI, which brings `openai` for its `--base-url` model. */
 let cli: string;
-const tarballs = new Map<string, string>();
+let tarballs: Map<string, string>;
 
-async function project(folder: string, packages: string[]): Promise<void> {
-  await mkdir(folder);
-  await writeFile(
-    join(folder, 'package.json'),
-    JSON.stringify({ name: 'host', private: true, type: 'module' }),
-  );
-  // `--omit=optional`: the CLI's optional better-sqlite3 compiles from source for a minute; the durable store
-  // has its own tests, and the CLI falls back to memory without it.
-  await exec(
-    'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', ...packages],
-    {
-      cwd: folder,
-      timeout: 120_000,
-    },
-  );
-}
-
-async function node(folder: string, file: string, code: string, args: string[] = []) {
-  await writeFile(join(folder, file), code);
-  return exec(process.execPath, [file, ...args], { cwd: folder, timeout: 30_000 });
-}
+const node = (folder: string, file: string, code: string) => runNode(folder, file, code);
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'errand-pack-test-'));
-  const packed = await exec(process.execPath, [join(repo, 'scripts/pack.mjs'), join(scratch, 'tarballs')], {
-    timeout: 60_000,
-  });
-  for (const file of packed.stdout.trim().split('\n')) {
-    tarballs.set(/^errand-(\w+)-/.exec(basename(file))![1]!, file);
-  }
+  tarballs = await packTarballs(join(scratch, 'tarballs'));
   library = join(scratch, 'library');
   cli = join(scratch, 'cli');
   const only = (...names: string[]) => names.map((name) => tarballs.get(name)!);
   await Promise.all([
-    project(library, [...only('core', 'worker', 'tools'), '@types/node@20']),
-    project(cli, only('cli', 'core', 'worker', 'tools', 'serve')),
+    installProject(library, [...only('core', 'worker', 'tools'), '@types/node@20']),
+    installProject(cli, only('cli', 'core', 'worker', 'tools', 'serve')),
   ]);
 }, 180_000);
 
@@ -184,13 +151,7 @@ await supervisor.close();
           files: ['host.ts'],
         }),
       );
-      const checked = await exec(process.execPath, [tsc, '-p', config], {
-        cwd: library,
-        timeout: 60_000,
-      }).then(
-        () => '',
-        (failure: { stdout: string }) => failure.stdout,
-      );
+      const checked = await typecheck(library, config);
       expect(checked, `tsc with moduleResolution ${moduleResolution}`).toBe('');
     }
   });

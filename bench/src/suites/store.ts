@@ -60,12 +60,13 @@ async function throughput(store: Store, tasks: number, warmUp: number): Promise<
 
 /**
  * Main-thread time of the engine's write path for one checkpoint: `saveCheckpoint` (what the engine calls
- * when a worker hands one over) and the store's batched flush (what the end of that tick runs), timed
- * together, one checkpoint per transaction. Checkpoints are conversations of 20–100 KB of JSON, serialised
+ * when a worker hands one over) and the store's hand-over to its writer thread (what the end of that tick
+ * runs), timed together; the writer's transaction is awaited untimed before the next one, so each checkpoint
+ * is written on its own, as agents checkpointing tens of milliseconds apart are. Checkpoints are conversations of 20–100 KB of JSON, serialised
  * beforehand as the worker does; `AGENTS` tasks take turns, so each write replaces that task's previous
  * checkpoint, as in a run.
  */
-function checkpointWrites(count: number): { times: number[]; bytes: number } {
+async function checkpointWrites(count: number): Promise<{ times: number[]; bytes: number }> {
   const path = freshPath();
   const store: SqliteStore = openSqliteStore(path, { retainFinished: 1_000 });
   const now = Date.now();
@@ -89,7 +90,7 @@ function checkpointWrites(count: number): { times: number[]; bytes: number } {
       ],
     });
   }
-  store.flush();
+  await store.flush();
   // 41 sizes from 20 KB to 100 KB; each a conversation of assistant turns and tool replies.
   const conversations = Array.from({ length: 41 }, (_, step) => {
     const messages: unknown[] = [{ role: 'user', content: 'checkpoint' }];
@@ -111,10 +112,11 @@ function checkpointWrites(count: number): { times: number[]; bytes: number } {
     bytes += messages.length;
     const before = performance.now();
     store.saveCheckpoint(ids[index % AGENTS]!, { iterations: index, messages });
-    store.flush();
+    const written = store.flush();
     times.push(performance.now() - before);
+    await written;
   }
-  void store.close();
+  await store.close();
   return { times, bytes };
 }
 
@@ -251,7 +253,7 @@ export async function store(): Promise<Result[]> {
     });
 
     // Checkpoint writes, timed on the main thread.
-    const writes = checkpointWrites(quick ? 200 : 2_000);
+    const writes = await checkpointWrites(quick ? 200 : 2_000);
     const p50 = percentile(writes.times, 50);
     const p99 = percentile(writes.times, 99);
     const kb = Math.round(writes.bytes / writes.times.length / 1024);

@@ -44,6 +44,13 @@ describe('resolveOptions', () => {
     }
   });
 
+  it('says a required option is missing in words, not as "got undefined"', () => {
+    expect(() => resolveOptions({} as never)).toThrow(/^model is required: an object$/);
+    expect(() => resolveOptions({ model: { provider: 'openai-compatible' } } as never)).toThrow(
+      /^model\.baseURL is required: a string$/,
+    );
+  });
+
   it('refuses unknown keys anywhere, suggesting the known key a typo resembles', () => {
     expect(() => resolveOptions({ model, stor: { kind: 'memory' } } as never)).toThrow(
       'unknown option "stor"; did you mean "store"?',

@@ -41,7 +41,12 @@ function toInvalidInput(schema: AnySchema, input: unknown, issue: Issue, noun: s
       ? (discriminatorValues(leafOf(schema, path.slice(0, -1), input), path.at(-1)) ??
         expectation(undefined, issue))
       : expectation(leafOf(schema, path, input), issue);
-  return new InvalidInputError(field, value, `must be ${expected}, got ${describeValue(value)}`);
+  // A missing field says so, rather than "got undefined (undefined)".
+  const reason =
+    value === undefined && issue.code === 'invalid_type'
+      ? `is required: ${expected}`
+      : `must be ${expected}, got ${describeValue(value)}`;
+  return new InvalidInputError(field, value, reason);
 }
 
 /** What a schema accepts, in words. */
@@ -82,8 +87,16 @@ function expectation(leaf: AnySchema | undefined, issue: Issue): string {
         : issue.message;
     default:
       if (issue.code === 'invalid_union') return 'one of the documented shapes';
+      // A union or a lazy schema checks the type first: name the type in words, not zod's "expected object".
+      if (issue.code === 'invalid_type') return typeInWords(issue.expected);
       return issue.message.replace(/^Invalid input: /, '');
   }
+}
+
+function typeInWords(type: string): string {
+  if (type === 'array') return 'a list';
+  if (type === 'object') return 'an object';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 function bound(value: number | null): number | undefined {

@@ -1,6 +1,6 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { CancelToken } from './cancel-token.js';
-import { CONTROL, parentMessageSchema } from './protocol.js';
+import { CONTROL, type ParentMessage } from './protocol.js';
 
 /** A steering message as the agent receives it. */
 export interface Steering {
@@ -48,9 +48,8 @@ export class Inbox {
   }
 
   #accept(raw: unknown): void {
-    const parsed = parentMessageSchema.safeParse(raw);
-    if (!parsed.success) return;
-    const message = parsed.data;
+    if (!isParentMessage(raw)) return;
+    const message = raw;
     if (message.kind === 'cancel') {
       this.#token.requested();
       return;
@@ -58,4 +57,17 @@ export class Inbox {
     this.#received += 1;
     this.#pending.push({ seq: message.seq, text: message.text });
   }
+}
+
+/** Only the host posts on this port; the check keeps a malformed message from reaching the model. */
+function isParentMessage(raw: unknown): raw is ParentMessage {
+  if (raw === null || typeof raw !== 'object') return false;
+  const message = raw as Record<string, unknown>;
+  if (message.kind === 'cancel') return true;
+  return (
+    message.kind === 'steer' &&
+    Number.isSafeInteger(message.seq) &&
+    (message.seq as number) > 0 &&
+    typeof message.text === 'string'
+  );
 }

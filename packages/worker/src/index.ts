@@ -10,6 +10,15 @@ export type {
   ModelTool,
   ToolCall,
 } from './model.js';
+export {
+  aiSdkModelSpecSchema,
+  hostModelSpecSchema,
+  modelSpecSchema,
+  moduleModelSpecSchema,
+  openAICompatibleModelSpecSchema,
+  scriptedModelSpecSchema,
+  scriptedTurnSchema,
+} from './model-specs.js';
 export type {
   AiSdkModelSpec,
   ChunkKind,
@@ -24,15 +33,6 @@ export type {
   SpanRecord,
   ToolsetSpec,
   Usage,
-} from './protocol.js';
-export {
-  aiSdkModelSpecSchema,
-  hostModelSpecSchema,
-  modelSpecSchema,
-  moduleModelSpecSchema,
-  openAICompatibleModelSpecSchema,
-  scriptedModelSpecSchema,
-  scriptedTurnSchema,
 } from './protocol.js';
 export type { RedactOptions } from './redactor.js';
 export { MIN_SECRET_LENGTH, REDACTED, Redactor, SECRET_NAME, secretValues } from './redactor.js';

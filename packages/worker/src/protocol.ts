@@ -6,7 +6,7 @@
  * CPU-bound loop can see them with one `Atomics.load`, without yielding to its event loop.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { z } from 'zod';
+import type { ModelSpec } from './model-specs.js';
 
 /** Stable error codes shared by the engine, the wire and the LLM tools. */
 export const ERROR_CODES = [
@@ -99,11 +99,6 @@ export const STOP_TIMEOUT = 2;
 /** Messages the parent posts on the task port. */
 export type ParentMessage = { kind: 'steer'; seq: number; text: string } | { kind: 'cancel' };
 
-export const parentMessageSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('steer'), seq: z.number().int().positive(), text: z.string() }),
-  z.object({ kind: z.literal('cancel') }),
-]);
-
 /**
  * Messages the worker posts on the task port. Chunk batches are the hot path (up to millions of lines a
  * second), so the parent trusts their shape rather than validating each batch: only this module's code posts
@@ -171,122 +166,15 @@ export type SpanRecord =
       error?: string;
     };
 
-/** One scripted model turn: text and/or tool calls, optionally after a (cancellable) delay. */
-export const scriptedTurnSchema = z
-  .object({
-    text: z.string().optional(),
-    toolCalls: z
-      .array(
-        z.object({
-          id: z.string().optional(),
-          name: z.string(),
-          arguments: z.unknown().optional(),
-        }),
-      )
-      .optional(),
-    usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }).optional(),
-    delayMs: z.number().int().nonnegative().max(3_600_000).optional(),
-  })
-  .strict();
-
-/** A deterministic model that plays back plain-data turns. For tests and offline demos. */
-export const scriptedModelSpecSchema = z
-  .object({
-    provider: z.literal('scripted'),
-    turns: z.array(scriptedTurnSchema).min(1),
-    /** Start over at the first turn when the script runs out, instead of failing. */
-    loop: z.boolean().optional(),
-  })
-  .strict();
-
-/** An ES module whose default export `createModel(options)` returns a {@link Model}. */
-export const moduleModelSpecSchema = z
-  .object({
-    provider: z.literal('module'),
-    specifier: z.string().min(1),
-    options: z.unknown().optional(),
-  })
-  .strict();
-
-/**
- * Any OpenAI Chat Completions server (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp), streamed. The key is
- * read inside the worker from the environment variable `apiKeyEnv` names; it is never part of the spec.
- */
-export const openAICompatibleModelSpecSchema = z
-  .object({
-    provider: z.literal('openai-compatible'),
-    baseURL: z.string().url(),
-    model: z.string().min(1),
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-      .optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    temperature: z.number().min(0).max(2).optional(),
-    maxTokens: z.number().int().positive().optional(),
-    requestTimeoutMs: z.number().int().positive().optional(),
-    maxRetries: z.number().int().min(0).max(10).optional(),
-  })
-  .strict();
-
-/**
- * Any AI SDK provider package, run inside the worker: `module` (a package name or file URL) is imported there and
- * `factory` (an export such as `createAnthropic`) is called with `options` and the key read from `apiKeyEnv`;
- * `model` picks the model. The AI SDK streams the call; errand runs the tools, checkpoints and steering itself.
- *
- * @example
- * { provider: 'ai-sdk', module: '@ai-sdk/anthropic', factory: 'createAnthropic', model: 'claude-sonnet-4-5',
- *   apiKeyEnv: 'ANTHROPIC_API_KEY' }
- */
-export const aiSdkModelSpecSchema = z
-  .object({
-    provider: z.literal('ai-sdk'),
-    module: z
-      .string()
-      .min(1)
-      .max(1_000)
-      .refine(
-        (value) =>
-          value.startsWith('file:') || /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(value),
-        {
-          message: 'a package name (e.g. "@ai-sdk/anthropic") or a file URL',
-        },
-      ),
-    factory: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'the name of an export (e.g. "createAnthropic")'),
-    model: z.string().min(1),
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-      .optional(),
-    /** Plain data for the factory (`baseURL`, `headers`, …); cloned into the worker. */
-    options: z.record(z.string(), z.unknown()).optional(),
-    temperature: z.number().min(0).max(2).optional(),
-    maxOutputTokens: z.number().int().positive().optional(),
-    maxRetries: z.number().int().min(0).max(10).optional(),
-  })
-  .strict();
-
-/** A model function registered on the Supervisor (`hostModels`), called over the host bridge. */
-export const hostModelSpecSchema = z
-  .object({ provider: z.literal('host'), name: z.string().min(1) })
-  .strict();
-
-/** Model providers the worker can run. */
-export const modelSpecSchema = z.discriminatedUnion('provider', [
-  scriptedModelSpecSchema,
-  moduleModelSpecSchema,
-  openAICompatibleModelSpecSchema,
-  aiSdkModelSpecSchema,
-  hostModelSpecSchema,
-]);
-export type AiSdkModelSpec = z.infer<typeof aiSdkModelSpecSchema>;
-export type OpenAICompatibleModelSpec = z.infer<typeof openAICompatibleModelSpecSchema>;
-export type HostModelSpec = z.infer<typeof hostModelSpecSchema>;
-export type ScriptedTurn = z.infer<typeof scriptedTurnSchema>;
-export type ScriptedModelSpec = z.infer<typeof scriptedModelSpecSchema>;
-export type ModuleModelSpec = z.infer<typeof moduleModelSpecSchema>;
-/** How the worker builds the task's model. Plain data: it is cloned into the worker with the payload. */
-export type ModelSpec = z.infer<typeof modelSpecSchema>;
+export type {
+  AiSdkModelSpec,
+  HostModelSpec,
+  ModelSpec,
+  ModuleModelSpec,
+  OpenAICompatibleModelSpec,
+  ScriptedModelSpec,
+  ScriptedTurn,
+} from './model-specs.js';
 
 /**
  * Where a toolset comes from: a module specifier (file URL or package name) and, for a module whose default

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { describeError, LoopError } from './errors.js';
 import { importable } from './importable.js';
 import type { ModelTool } from './model.js';
@@ -60,7 +60,10 @@ export type ToolsetFactory = (options: unknown) => Toolset | Promise<Toolset>;
 /** Imports each toolset module and indexes its tools by name. Any problem is a `tool_error`. */
 export async function loadToolsets(specs: Record<string, ToolsetSpec>): Promise<Map<string, LoadedTool>> {
   const tools = new Map<string, LoadedTool>();
-  for (const [name, { specifier, options }] of Object.entries(specs)) {
+  const entries = Object.entries(specs);
+  // zod is loaded by the first task that has a toolset, not at thread start: a third of a fresh thread's start.
+  if (entries.length > 0) toJSONSchema ??= (await import('zod')).z.toJSONSchema;
+  for (const [name, { specifier, options }] of entries) {
     let toolset: unknown;
     try {
       toolset = ((await import(importable(specifier))) as { default?: unknown }).default;
@@ -98,12 +101,13 @@ export async function loadToolsets(specs: Record<string, ToolsetSpec>): Promise<
  * trivial task's dispatch.
  */
 const schemas = new WeakMap<object, Record<string, unknown>>();
+let toJSONSchema: typeof z.toJSONSchema | undefined;
 
 function offerOf(name: string, definition: ToolDefinition): ModelTool {
   let parameters = schemas.get(definition.input);
   if (!parameters) {
     try {
-      parameters = z.toJSONSchema(definition.input, { unrepresentable: 'any' }) as Record<string, unknown>;
+      parameters = toJSONSchema!(definition.input, { unrepresentable: 'any' }) as Record<string, unknown>;
     } catch {
       parameters = { type: 'object' };
     }

@@ -84,7 +84,7 @@ async function holdInChild(path: string): Promise<ChildProcess> {
     const { openSqliteStore } = await import(process.argv[1]);
     const store = openSqliteStore(process.argv[2], { retainFinished: 10 });
     store.create(JSON.parse(process.argv[3]));
-    store.flush();
+    await store.flush();
     process.stdout.write('open\\n');
     setInterval(() => {}, 1 << 30);
   `;
@@ -257,5 +257,57 @@ describe('openSqliteStore: paths', () => {
     );
     expect(() => openSqliteStore('', { retainFinished: 1 })).toThrow(InvalidInputError);
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+/** Runs `code` (an ES module; argv[1] is the built store, argv[2] the path) in a child process to its end. */
+async function runToEnd(code: string, path: string): Promise<{ exitCode: number | null; stdout: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, BUILT_STORE.href, path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  if (stderr.trim() !== '') stdout += `\nstderr: ${stderr}`;
+  return { exitCode, stdout };
+}
+
+describe('openSqliteStore: the writer thread', () => {
+  it('lets a process that never closes its store end on its own, with what it wrote saved', async () => {
+    const path = join(folder, 'tasks.db');
+    // No close and no flush: the batch goes at the end of the tick, and the process must neither hang on the
+    // writer thread nor end before the thread has written it.
+    const run = await runToEnd(
+      `const { openSqliteStore } = await import(process.argv[1]);
+       const store = openSqliteStore(process.argv[2], { retainFinished: 10 });
+       store.create(${JSON.stringify(record('left-open', 'running'))});
+       store.saveCheckpoint('left-open', { iterations: 3, messages: '[3]' });
+       console.log('done');`,
+      path,
+    );
+    expect(run).toEqual({ exitCode: 0, stdout: 'done\n' });
+    const store = openStore(path);
+    expect(store.get('left-open')?.status).toBe('running');
+    expect(store.checkpoint('left-open')).toEqual({ iterations: 3, messages: '[3]' });
+  });
+
+  it('leaves no thread behind when the open fails on the writer (a damaged file)', async () => {
+    const path = join(folder, 'tasks.db');
+    writeFileSync(path, Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), randomBytes(8_192)]));
+    const run = await runToEnd(
+      `const { openSqliteStore } = await import(process.argv[1]);
+       try { openSqliteStore(process.argv[2], { retainFinished: 10 }); }
+       catch (error) { console.log(error.code ?? error.name, error.message.includes(process.argv[2])); }`,
+      path,
+    );
+    // The process ends by itself: had a writer thread outlived the failed open, it would keep it alive.
+    expect(run).toEqual({ exitCode: 0, stdout: 'invalid_input true\n' });
   });
 });

@@ -13,35 +13,17 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { describeValue, InvalidInputError, StoreLockedError } from '../errors.js';
 import { migrate, readSchemaState, SCHEMA_VERSION } from './sqlite-schema.js';
-import { hold, isHeld } from './store-lock.js';
+import { isHeld } from './store-lock.js';
 
 /** The first 16 bytes of every SQLite database file. */
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
-/** A store file, checked, locked for this process and migrated to {@link SCHEMA_VERSION}. */
-export interface OpenedFile {
-  db: BetterSqlite3.Database;
+/** A store path, checked on the host thread and held for this process (see {@link prepareStorePath}). */
+export interface StorePath {
   /** As given, made absolute: what messages name. */
   path: string;
-  /** The real path the in-process lock is held under; release it after closing `db`. */
+  /** The real path the in-process lock is held under; release it once the store has closed. */
   realPath: string;
-}
-
-/** Each open store's connection, for this package's tests (see {@link connectionOf}). */
-const connections = new WeakMap<object, BetterSqlite3.Database>();
-
-/** Remembers `store`'s connection for {@link connectionOf}. */
-export function registerConnection(store: object, db: BetterSqlite3.Database): void {
-  connections.set(store, db);
-}
-
-/**
- * The connection under a store, for this package's tests only: to close it under the store, or to shrink its
- * page budget so that the "disk" fills. Not exported from the package.
- * @internal
- */
-export function connectionOf(store: object): BetterSqlite3.Database | undefined {
-  return connections.get(store);
 }
 
 type DatabaseConstructor = typeof BetterSqlite3;
@@ -68,16 +50,12 @@ function loadDriver(): DatabaseConstructor {
 }
 
 /**
- * Opens the store file at `path`, in this order so that a file which is not ours is never written: create
- * the missing folders; refuse a path another store of this process holds; check the 16-byte header of an
- * existing non-empty file; take SQLite's exclusive lock and read the schema inside a transaction that writes
- * nothing; only then switch to WAL and migrate.
- *
- * The lock: with `locking_mode = EXCLUSIVE` a connection never gives its file locks back, so the lock taken
- * here is held until `close()`; it is an OS file lock, which the kernel drops when the process dies, so a
- * SIGKILLed supervisor leaves no stale lock (its WAL is recovered by the next open).
+ * The host thread's half of opening a store file, touching no byte of it: make the path absolute, create the
+ * missing folders, refuse a path another store of this process holds, and check the 16-byte header of an
+ * existing non-empty file. The SQLite half ({@link openDatabase}) runs on the store's writer thread; the
+ * caller holds `realPath` (store-lock.ts) once that succeeds.
  */
-export function openStoreFile(path: string): OpenedFile {
+export function prepareStorePath(path: string): StorePath {
   if (typeof path !== 'string' || path.trim() === '')
     throw new InvalidInputError('path', path, `must be a non-empty file path, got ${describeValue(path)}`);
   const absolute = resolve(path);
@@ -90,20 +68,31 @@ export function openStoreFile(path: string): OpenedFile {
   }
   const realPath = join(realpathSync(folder), basename(absolute));
   if (isHeld(realPath)) throw new StoreLockedError(absolute, 'this-process');
-
   checkExistingFile(absolute);
+  return { path: absolute, realPath };
+}
+
+/**
+ * Opens the checked file at `path` (absolute) with SQLite: take the exclusive lock and read the schema inside a
+ * transaction that writes nothing; only then switch to WAL and migrate. Runs on the writer thread.
+ *
+ * The lock: with `locking_mode = EXCLUSIVE` a connection never gives its file locks back, so the lock taken
+ * here is held until the connection closes; it is an OS file lock, which the kernel drops when the process
+ * dies, so a SIGKILLed supervisor leaves no stale lock (its WAL is recovered by the next open).
+ */
+export function openDatabase(path: string): BetterSqlite3.Database {
   const Database = loadDriver();
   let db: BetterSqlite3.Database;
   try {
     // timeout 0: a file held by another process must fail at once, not after the default 5 s busy wait.
-    db = new Database(absolute, { timeout: 0 });
+    db = new Database(path, { timeout: 0 });
   } catch (error) {
     // better-sqlite3 loads its native module on the first connection, so a missing build fails here.
     if (sqliteCode(error)?.startsWith('SQLITE_') !== true) throw unloadable(error);
-    throw ioError(absolute, 'SQLite cannot open it', error);
+    throw ioError(path, 'SQLite cannot open it', error);
   }
   try {
-    const version = lockAndReadVersion(db, absolute);
+    const version = lockAndReadVersion(db, path);
     // WAL: a commit appends to the log instead of rewriting pages in place; with synchronous = NORMAL it
     // survives a process crash (not a power cut) without an fsync per batch, which keeps flushes cheap.
     const mode = db.pragma('journal_mode = WAL', { simple: true });
@@ -115,10 +104,9 @@ export function openStoreFile(path: string): OpenedFile {
   } catch (error) {
     db.close();
     if (isOurError(error)) throw error;
-    throw ioError(absolute, 'it cannot be prepared as a task store', error);
+    throw ioError(path, 'it cannot be prepared as a task store', error);
   }
-  hold(realPath);
-  return { db, path: absolute, realPath };
+  return db;
 }
 
 /** Throws, touching nothing, when a file exists at `path` and is not a SQLite database. */

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../task-store.js';
-import { connectionOf } from './sqlite-file.js';
-import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { openSqliteStore, probeStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import { release } from './store-lock.js';
 
 let folder: string;
@@ -63,7 +62,7 @@ function record(overrides: Partial<TaskRecord> = {}): TaskRecord {
 }
 
 function rowCount(store: SqliteStore, table: 'tasks' | 'checkpoints'): number {
-  return (connectionOf(store)!.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return probeStore(store, { op: 'count', table }) as number;
 }
 
 describe('SqliteStore', () => {
@@ -170,10 +169,10 @@ describe('SqliteStore', () => {
     const done = record({ status: 'completed', endedAt: 9 });
     for (const task of [queued, running, done]) crashed.create(task);
     crashed.finish(done.id);
-    crashed.flush();
+    await crashed.flush();
     // Simulates the process dying: the connection goes without the store's close, and with it the lock, as
     // the OS would drop it (sqlite-file.test.ts SIGKILLs a real process).
-    connectionOf(crashed)!.close();
+    probeStore(crashed, { op: 'drop-connection' });
     release(join(realpathSync(folder), 'tasks.db'));
 
     const reopened = openStore();
@@ -228,7 +227,7 @@ describe('SqliteStore', () => {
     expect(store.get(tasks[2]!.id)).toBeUndefined();
     expect(store.checkpoint(tasks[2]!.id)).toBeUndefined();
     expect(store.get(tasks[1]!.id)?.status).toBe('queued');
-    await tick();
+    await store.flush();
     expect(rowCount(store, 'tasks')).toBe(3);
     expect(rowCount(store, 'checkpoints')).toBe(3);
 
@@ -271,9 +270,13 @@ describe('SqliteStore', () => {
       store.update(task.id, { status: 'completed', output, result: 'r'.repeat(2000) });
       store.finish(task.id);
       if (i % 50 === 0) await tick();
-      if (i === 1000) sizeAt1000 = fileSize();
+      if (i === 1000) {
+        // Measured once the writer thread has caught up, so both sizes hold every write so far.
+        await store.flush();
+        sizeAt1000 = fileSize();
+      }
     }
-    await tick();
+    await store.flush();
     expect(store.size).toBe(100);
     expect(rowCount(store, 'tasks')).toBe(100);
     expect(rowCount(store, 'checkpoints')).toBe(100);
@@ -290,8 +293,8 @@ describe('SqliteStore write failures', () => {
     const store = openStore({ onError: (error, what) => errors.push({ error, what }) });
     const task = record();
     store.create(task);
-    await tick();
-    connectionOf(store)!.close();
+    await store.flush();
+    probeStore(store, { op: 'drop-connection' });
 
     expect(() => {
       store.update(task.id, { status: 'running' });
@@ -300,7 +303,7 @@ describe('SqliteStore write failures', () => {
       store.finish(task.id);
     }).not.toThrow();
     expect(store.get(task.id)?.status).toBe('completed');
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(1);
     expect(errors[0]!.what).toContain(join(folder, 'tasks.db'));
     expect(errors[0]!.what).toContain(`1 task record (${task.id})`);
@@ -308,7 +311,7 @@ describe('SqliteStore write failures', () => {
     expect(errors[0]!.error).toBeInstanceOf(Error);
 
     store.create(record());
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(2);
     await expect(store.close()).resolves.toBeUndefined();
   });
@@ -319,21 +322,20 @@ describe('SqliteStore write failures', () => {
     const task = record();
     store.create(task);
     store.saveCheckpoint(task.id, { iterations: 1, messages: '[small]' });
-    await tick();
-    const db = connectionOf(store)!;
+    await store.flush();
     // A page budget at the current size: the next write that needs a new page fails with SQLITE_FULL, as on
     // a full disk.
-    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    probeStore(store, { op: 'page-budget', full: true });
     store.update(task.id, { status: 'running', lastText: 'z'.repeat(200_000) });
     store.saveCheckpoint(task.id, { iterations: 2, messages: 'm'.repeat(200_000) });
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(1);
     expect((errors[0]!.error as { code?: string }).code).toBe('SQLITE_FULL');
     expect(store.get(task.id)?.lastText).toHaveLength(200_000);
     // The failed checkpoint was not saved: the file's one is still the latest saved.
     expect(store.checkpoint(task.id)).toEqual({ iterations: 1, messages: '[small]' });
 
-    db.pragma('max_page_count = 1073741823');
+    probeStore(store, { op: 'page-budget', full: false });
     store.update(task.id, { iterations: 3 });
     const reopened = await reopen(store);
     expect(reopened.get(task.id)).toMatchObject({ status: 'running', iterations: 3 });
@@ -347,10 +349,10 @@ describe('SqliteStore write failures', () => {
     const path = join(folder, 'tasks.db');
     const task = record();
     store.create(task);
-    await tick();
+    await store.flush();
     rmSync(path);
     store.update(task.id, { status: 'running' });
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(1);
     expect(errors[0]!.error.message).toContain(`${path}" was deleted`);
     expect(errors[0]!.what).toContain(task.id);
@@ -358,7 +360,7 @@ describe('SqliteStore write failures', () => {
     writeFileSync(path, 'a file someone else put here');
     expect(() => store.update(task.id, { status: 'completed' })).not.toThrow();
     store.finish(task.id);
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(2);
     expect(errors[1]!.error.message).toContain('was replaced');
     expect(store.get(task.id)?.status).toBe('completed');
@@ -374,7 +376,7 @@ describe('SqliteStore write failures', () => {
     const good = record();
     store.create(bad);
     store.create(good);
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(`1 task record (${bad.id}) that cannot be serialised as JSON`);
     expect(store.get(bad.id)?.goal.metadata).toEqual({ count: 10n });
@@ -390,7 +392,7 @@ describe('SqliteStore write failures', () => {
     store.create(task);
     await store.close();
     expect(() => store.update(task.id, { status: 'running' })).not.toThrow();
-    await tick();
+    await store.flush();
     expect(errors).toHaveLength(1);
     expect(store.get(task.id)?.status).toBe('running');
   });

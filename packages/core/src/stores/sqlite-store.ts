@@ -1,12 +1,13 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import { describeValue, InvalidInputError } from '../errors.js';
 import { isTerminal, type TaskStatus } from '../task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
 import { FinishedLog } from './finished-log.js';
 import { RecordIndex, type TaskRow } from './record-index.js';
-import { openStoreFile, registerConnection } from './sqlite-file.js';
-import { release } from './store-lock.js';
+import { prepareStorePath } from './sqlite-file.js';
+import { hold, release } from './store-lock.js';
 import { type TaskRowValues, WriteQueue } from './write-queue.js';
+import type { WriterProbe } from './writer-protocol.js';
+import { WriterThread } from './writer-thread.js';
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -27,8 +28,8 @@ export interface SqliteStoreOptions {
    */
   onError?: (error: Error, what: string) => void;
   /**
-   * Pending writes (records, checkpoints, deletions) at which a batch is written at once instead of at the
-   * end of the tick.
+   * Pending writes (records, checkpoints, deletions) at which a batch is handed to the writer at once instead
+   * of at the end of the tick.
    *
    * @default 256
    */
@@ -40,16 +41,21 @@ export interface SqliteStoreOptions {
  * {@link openSqliteStore}.
  *
  * Reads are synchronous and never touch the file, except `checkpoint`: every retained record is held in
- * memory, loaded at open. Writes change the in-memory view at once and are saved in one transaction per tick
- * (or sooner, when `maxBatch` writes are pending); a crash loses at most the writes of that tick.
+ * memory, loaded at open. Writes change the in-memory view at once and are handed, one batch per tick (or
+ * sooner, when `maxBatch` writes are pending), to the store's own writer thread, which owns the connection:
+ * transactions, SQLite's WAL checkpoints and their fsyncs never run on the host's event loop. A crash loses
+ * at most the writes of the last batch or two (a few milliseconds).
  */
 export interface SqliteStore extends TaskStore {
   /** The file, absolute. */
   readonly path: string;
   /** Records held, finished or not. */
   readonly size: number;
-  /** Saves pending writes now rather than at the end of the tick. Never throws (failures go to `onError`). */
-  flush(): void;
+  /**
+   * Hands pending writes to the writer now rather than at the end of the tick; resolves once they and every
+   * earlier write are saved or reported. Never rejects (failures go to `onError`).
+   */
+  flush(): Promise<void>;
 }
 
 /**
@@ -83,12 +89,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Sqli
       options.onError,
       `must be a function, got ${describeValue(options.onError)}`,
     );
-  const file = openStoreFile(path);
+  const file = prepareStorePath(path);
+  const queue = new WriteQueue(file.path, maxBatch, options.onError, (id) => store?.rowOf(id));
+  const { writer, rows } = WriterThread.open(file.path, (seq, error) => queue.done(seq, error));
+  hold(file.realPath);
+  let store: SqliteTaskStore | undefined;
   try {
-    return new SqliteTaskStore(file.db, file.path, file.realPath, retainFinished, maxBatch, options.onError);
+    store = new SqliteTaskStore(file.path, file.realPath, retainFinished, queue, writer, rows);
+    return store;
   } catch (error) {
-    file.db.close();
-    release(file.realPath);
+    void writer.close().finally(() => release(file.realPath));
     throw new Error(
       `cannot open the task store ${JSON.stringify(file.path)}: its records cannot be read: ${(error as Error).message}`,
       { cause: error },
@@ -96,11 +106,25 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Sqli
   }
 }
 
+/** Each open store's writer, for this package's tests (see {@link probeStore}). */
+const writers = new WeakMap<object, WriterThread>();
+
+/**
+ * Runs a test-only operation on a store's connection (count rows, drop the connection as a dying process
+ * would, fill the "disk"). Not exported from the package.
+ * @internal
+ */
+export function probeStore(store: SqliteStore, probe: WriterProbe): unknown {
+  const writer = writers.get(store);
+  if (!writer) throw new Error('not an open SQLite store');
+  return writer.probe(probe);
+}
+
 /** The store: the driver's types stay out of the public declarations, which name only the interface. */
 class SqliteTaskStore implements SqliteStore {
   readonly path: string;
   readonly #realPath: string;
-  readonly #db: BetterSqlite3.Database;
+  readonly #writer: WriterThread;
   readonly #finished: FinishedLog;
   readonly #evictOne = (id: string) => this.#evict(id);
   readonly #records = new RecordIndex();
@@ -108,28 +132,30 @@ class SqliteTaskStore implements SqliteStore {
   readonly #finishSeq = new Map<string, number>();
   #nextSeq = 1;
   readonly #queue: WriteQueue;
-  readonly #readCheckpoint: BetterSqlite3.Statement<[string], { iterations: number; messages: string }>;
   #closed = false;
 
   constructor(
-    db: BetterSqlite3.Database,
     path: string,
     realPath: string,
     retainFinished: number,
-    maxBatch: number,
-    onError: ((error: Error, what: string) => void) | undefined,
+    queue: WriteQueue,
+    writer: WriterThread,
+    rows: TaskRow[],
   ) {
-    this.#db = db;
     this.path = path;
     this.#realPath = realPath;
     this.#finished = new FinishedLog(retainFinished);
-    this.#readCheckpoint = db.prepare('SELECT iterations, messages FROM checkpoints WHERE task_id = ?');
-    this.#queue = new WriteQueue(db, path, maxBatch, onError, (id) => {
-      const record = this.#records.get(id);
-      return record ? rowOf(record, this.#finishSeq.get(id)) : undefined;
-    });
-    this.#load();
-    registerConnection(this, db);
+    this.#queue = queue;
+    this.#writer = writer;
+    this.#load(rows);
+    queue.attach(writer);
+    writers.set(this, writer);
+  }
+
+  /** The row the writer saves for record `id`, serialised as it is now. */
+  rowOf(id: string): TaskRowValues | undefined {
+    const record = this.#records.get(id);
+    return record ? rowOf(record, this.#finishSeq.get(id)) : undefined;
   }
 
   get size(): number {
@@ -178,26 +204,23 @@ class SqliteTaskStore implements SqliteStore {
     if (pending) return pending;
     if (this.#closed) return undefined;
     try {
-      const row = this.#readCheckpoint.get(id);
-      return row ? { iterations: row.iterations, messages: row.messages } : undefined;
+      return this.#writer.readCheckpoint(id);
     } catch (error) {
       this.#queue.report(error, `the checkpoint of task ${id} could not be read from ${this.path}`);
       return undefined;
     }
   }
 
-  flush(): void {
-    this.#queue.flush();
+  flush(): Promise<void> {
+    return this.#queue.flush();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.close();
     try {
-      this.#db.close();
-    } catch (error) {
-      this.#queue.report(error, `${this.path} could not be closed cleanly`);
+      await this.#queue.close();
+      await this.#writer.close();
     } finally {
       release(this.#realPath);
     }
@@ -211,13 +234,7 @@ class SqliteTaskStore implements SqliteStore {
   }
 
   /** Loads every record (oldest first), then applies retention, deleting what it drops from the file. */
-  #load(): void {
-    // iterate(): the index is built as rows come, with no array of every row beside it.
-    const rows = this.#db
-      .prepare<[], TaskRow>(
-        'SELECT id, session_id, status, created_at, ended_at, finish_seq, data FROM tasks ORDER BY seq',
-      )
-      .iterate();
+  #load(rows: TaskRow[]): void {
     const finished: Array<{ id: string; seq: number | null; endedAt: number }> = [];
     for (const row of rows) {
       this.#records.addRow(row);
@@ -240,8 +257,6 @@ class SqliteTaskStore implements SqliteStore {
       } else this.#finishSeq.set(entry.id, entry.seq);
       this.#finished.push(entry.id, this.#evictOne);
     }
-    // Written at once, not at the end of the tick: the open is the one moment a synchronous write is expected.
-    this.#queue.flush();
   }
 }
 

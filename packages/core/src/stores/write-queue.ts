@@ -1,68 +1,65 @@
-import { statSync } from 'node:fs';
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Checkpoint } from '../task-store.js';
+import type { TaskRowValues } from './writer-protocol.js';
+import type { WriterThread } from './writer-thread.js';
 
-/** A record's row, in the column order of the upsert below. */
-export type TaskRowValues = [
-  id: string,
-  sessionId: string,
-  status: string,
-  createdAt: number,
-  endedAt: number | null,
-  finishSeq: number | null,
-  data: string,
-];
+export type { TaskRowValues } from './writer-protocol.js';
 
-const UPSERT_TASK = `INSERT INTO tasks (id, session_id, status, created_at, ended_at, finish_seq, data)
-  VALUES (?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, status = excluded.status,
-    created_at = excluded.created_at, ended_at = excluded.ended_at, finish_seq = excluded.finish_seq,
-    data = excluded.data`;
-const UPSERT_CHECKPOINT = `INSERT INTO checkpoints (task_id, iterations, messages) VALUES (?, ?, ?)
-  ON CONFLICT (task_id) DO UPDATE SET iterations = excluded.iterations, messages = excluded.messages`;
+/** Batches handed to the writer thread and not yet written; more wait on this side and merge. */
+const MAX_IN_FLIGHT = 2;
 
 /** Ids named in a message about a failed batch, at most. */
 const IDS_NAMED = 5;
 
+/** What a batch held, kept until the writer acknowledges it so that a failure can say what was not saved. */
+interface Sent {
+  upserts: Set<string>;
+  checkpoints: Map<string, Checkpoint>;
+  deletes: Set<string>;
+}
+
 /**
- * The SQLite store's pending writes, saved in one transaction per tick (`setImmediate`) or as soon as
- * `maxBatch` are pending. What is pending is *which* records changed, not the changes: a record is serialised
- * once, as it is at flush time, however many patches it had in the tick. A checkpoint replaces the pending one
- * of its task; a deletion cancels the task's pending writes.
+ * The SQLite store's pending writes, handed to the writer thread as one batch (one transaction) per tick
+ * (`setImmediate`) or as soon as `maxBatch` are pending. What is pending is *which* records changed, not the
+ * changes: a record is serialised once, as it is at hand-over time, however many patches it had in the tick.
+ * A checkpoint replaces the pending one of its task; a deletion cancels the task's pending writes.
+ *
+ * At most {@link MAX_IN_FLIGHT} batches are with the writer at a time; while it is behind (a slow disk), new
+ * writes keep merging here, so memory holds at most one pending record and checkpoint per task, not a backlog.
  *
  * A failed batch is reported once to `onError` and dropped: the in-memory view is already right, and a record
  * is saved whole again at its next change. Nothing here throws to the caller.
  */
 export class WriteQueue {
-  readonly #db: BetterSqlite3.Database;
   readonly #path: string;
   readonly #maxBatch: number;
   readonly #onError: (error: Error, what: string) => void;
   readonly #rowOf: (id: string) => TaskRowValues | undefined;
+  #writer: WriterThread | undefined;
   #upserts = new Set<string>();
   #checkpoints = new Map<string, Checkpoint>();
   #deletes = new Set<string>();
+  readonly #sent = new Map<number, Sent>();
   #scheduled: NodeJS.Immediate | undefined;
+  #idle: Array<() => void> = [];
   #closed = false;
-  /** The file's identity at open: a batch written after it was deleted or replaced would reach no one. */
-  readonly #inode: number;
-  #write:
-    | ((upserts: TaskRowValues[], checkpoints: Map<string, Checkpoint>, deletes: Set<string>) => void)
-    | undefined;
 
   constructor(
-    db: BetterSqlite3.Database,
     path: string,
     maxBatch: number,
     onError: ((error: Error, what: string) => void) | undefined,
     rowOf: (id: string) => TaskRowValues | undefined,
   ) {
-    this.#db = db;
     this.#path = path;
     this.#maxBatch = maxBatch;
     this.#onError = onError ?? warn;
     this.#rowOf = rowOf;
-    this.#inode = statSync(path).ino;
+  }
+
+  /** Connects the queue to its writer (opened after the queue, whose `done` it reports to). */
+  attach(writer: WriterThread): void {
+    this.#writer = writer;
+    // What the open wrote (retention, finish numbers) goes at once: the open is the moment it is expected.
+    this.#handOver();
   }
 
   upsert(id: string): void {
@@ -82,63 +79,45 @@ export class WriteQueue {
     this.#schedule();
   }
 
-  /** A checkpoint saved but not yet written: newer than the file's. */
+  /** A checkpoint saved but not handed to the writer yet: newer than any the writer can read. */
   pendingCheckpoint(id: string): Checkpoint | undefined {
     return this.#checkpoints.get(id);
   }
 
-  /** Writes everything pending in one transaction. Never throws. */
-  flush(): void {
-    if (this.#scheduled) {
-      clearImmediate(this.#scheduled);
-      this.#scheduled = undefined;
+  /**
+   * Hands everything pending to the writer now (or as soon as it catches up); resolves once all of it is
+   * written or reported. Never rejects.
+   */
+  flush(): Promise<void> {
+    this.#handOver();
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Called by the writer thread for each batch it acknowledges (`seq` 0: the close itself failed). */
+  done(seq: number, error: Error | undefined): void {
+    const sent = this.#sent.get(seq);
+    this.#sent.delete(seq);
+    if (error) {
+      this.report(
+        error,
+        sent
+          ? `not saved to ${this.#path}: ${describeBatch(sent.upserts, sent.checkpoints, sent.deletes)}`
+          : `${this.#path} could not be closed cleanly`,
+      );
     }
-    if (this.#upserts.size + this.#checkpoints.size + this.#deletes.size === 0) return;
-    const upserts = this.#upserts;
-    const checkpoints = this.#checkpoints;
-    const deletes = this.#deletes;
-    this.#upserts = new Set();
-    this.#checkpoints = new Map();
-    this.#deletes = new Set();
-    try {
-      if (this.#closed) throw new Error('the store is closed');
-      // SQLite keeps writing to the open file after it is unlinked (it has no way to notice with the lock
-      // held), so a deleted or replaced file would swallow every batch in silence: one stat per batch says so.
-      const now = statSync(this.#path, { throwIfNoEntry: false });
-      if (now?.ino !== this.#inode) {
-        throw new Error(
-          `the store file ${JSON.stringify(this.#path)} was ${now ? 'replaced' : 'deleted'} while open; nothing more can be saved until the store is reopened`,
-        );
-      }
-      const rows: TaskRowValues[] = [];
-      // A record that cannot be serialised (a bigint or a cycle in goal metadata) is left out and reported on
-      // its own, so that it does not keep the rest of every batch it is in from being saved.
-      let unserialisable: { ids: Set<string>; error: unknown } | undefined;
-      for (const id of upserts) {
-        try {
-          const row = this.#rowOf(id);
-          if (row) rows.push(row);
-        } catch (error) {
-          unserialisable ??= { ids: new Set(), error };
-          unserialisable.ids.add(id);
-        }
-      }
-      this.#write ??= this.#prepare();
-      this.#write(rows, checkpoints, deletes);
-      if (unserialisable) {
-        this.report(
-          unserialisable.error,
-          `not saved to ${this.#path}: ${count(unserialisable.ids.size, 'task record')} (${ids(unserialisable.ids)}) that cannot be serialised as JSON`,
-        );
-      }
-    } catch (error) {
-      this.report(error, `not saved to ${this.#path}: ${describeBatch(upserts, checkpoints, deletes)}`);
+    if (this.#pending() > 0 && !this.#scheduled) this.#handOver();
+    if (this.#isIdle()) {
+      const waiters = this.#idle;
+      this.#idle = [];
+      for (const resolve of waiters) resolve();
     }
   }
 
-  /** Flushes, then accepts no more writes (later ones are reported as not saved). */
-  close(): void {
-    this.flush();
+  /** Hands over what is pending, waits for it, then accepts no more writes (later ones are reported). */
+  async close(): Promise<void> {
+    this.#handOver(true);
+    await this.flush();
     this.#closed = true;
   }
 
@@ -152,29 +131,65 @@ export class WriteQueue {
     }
   }
 
-  #schedule(): void {
-    if (this.#upserts.size + this.#checkpoints.size + this.#deletes.size >= this.#maxBatch) this.flush();
-    else this.#scheduled ??= setImmediate(() => this.flush());
+  #pending(): number {
+    return this.#upserts.size + this.#checkpoints.size + this.#deletes.size;
   }
 
-  /** Prepared once, on the first flush: the statements stay valid for the life of the connection. */
-  #prepare(): (upserts: TaskRowValues[], checkpoints: Map<string, Checkpoint>, deletes: Set<string>) => void {
-    const upsertTask = this.#db.prepare<TaskRowValues>(UPSERT_TASK);
-    const upsertCheckpoint = this.#db.prepare<[string, number, string]>(UPSERT_CHECKPOINT);
-    const deleteTask = this.#db.prepare<[string]>('DELETE FROM tasks WHERE id = ?');
-    const deleteCheckpoint = this.#db.prepare<[string]>('DELETE FROM checkpoints WHERE task_id = ?');
-    return this.#db.transaction(
-      (upserts: TaskRowValues[], checkpoints: Map<string, Checkpoint>, deletes: Set<string>) => {
-        for (const row of upserts) upsertTask.run(...row);
-        for (const [id, checkpoint] of checkpoints)
-          upsertCheckpoint.run(id, checkpoint.iterations, checkpoint.messages);
-        for (const id of deletes) {
-          deleteTask.run(id);
-          deleteCheckpoint.run(id);
-        }
-      },
-    );
+  #isIdle(): boolean {
+    return this.#pending() === 0 && this.#sent.size === 0;
   }
+
+  #schedule(): void {
+    if (this.#pending() >= this.#maxBatch) this.#handOver();
+    else this.#scheduled ??= setImmediate(() => this.#handOver());
+  }
+
+  /** Posts one batch of everything pending, unless the writer is {@link MAX_IN_FLIGHT} batches behind. */
+  #handOver(force = false): void {
+    if (this.#scheduled) {
+      clearImmediate(this.#scheduled);
+      this.#scheduled = undefined;
+    }
+    const writer = this.#writer;
+    if (!writer || this.#pending() === 0) return;
+    if (!force && writer.inFlight >= MAX_IN_FLIGHT) return;
+    const sent: Sent = { upserts: this.#upserts, checkpoints: this.#checkpoints, deletes: this.#deletes };
+    this.#upserts = new Set();
+    this.#checkpoints = new Map();
+    this.#deletes = new Set();
+    if (this.#closed) {
+      this.report(new Error('the store is closed'), `not saved to ${this.#path}: ${describe(sent)}`);
+      return;
+    }
+    const rows: TaskRowValues[] = [];
+    // A record that cannot be serialised (a bigint or a cycle in goal metadata) is left out and reported on
+    // its own, so that it does not keep the rest of every batch it is in from being saved.
+    let unserialisable: { ids: Set<string>; error: unknown } | undefined;
+    for (const id of sent.upserts) {
+      try {
+        const row = this.#rowOf(id);
+        if (row) rows.push(row);
+      } catch (error) {
+        unserialisable ??= { ids: new Set(), error };
+        unserialisable.ids.add(id);
+      }
+    }
+    const checkpoints: Array<[string, number, string]> = [];
+    for (const [id, checkpoint] of sent.checkpoints)
+      checkpoints.push([id, checkpoint.iterations, checkpoint.messages]);
+    const seq = writer.post({ rows, checkpoints, deletes: [...sent.deletes] });
+    this.#sent.set(seq, sent);
+    if (unserialisable) {
+      this.report(
+        unserialisable.error,
+        `not saved to ${this.#path}: ${count(unserialisable.ids.size, 'task record')} (${ids(unserialisable.ids)}) that cannot be serialised as JSON`,
+      );
+    }
+  }
+}
+
+function describe(sent: Sent): string {
+  return describeBatch(sent.upserts, sent.checkpoints, sent.deletes);
 }
 
 function describeBatch(

@@ -7,7 +7,6 @@
 import { runAgentLoop } from '../agent-loop.js';
 import { CancelToken } from '../cancel-token.js';
 import { LoopError, toWireError } from '../errors.js';
-import { HostBridge } from '../host-bridge.js';
 import { Inbox } from '../inbox.js';
 import { loadModel } from '../load-model.js';
 import { MemoryGuard } from '../memory-guard.js';
@@ -40,13 +39,15 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
   const inbox = new Inbox(payload.port, control, token);
   output.post({ kind: 'start', at: Date.now() });
   live.add(output);
-  let bridge: HostBridge | undefined;
+  let bridge: import('../host-bridge.js').HostBridge | undefined;
   try {
     if (token.requested()) return stopped(token);
     // The variable apiKeyEnv names holds a key whatever it is called: known before the model can echo it.
     if (payload.model.provider === 'openai-compatible' && payload.model.apiKeyEnv)
       registerSecretEnv(payload.model.apiKeyEnv);
-    bridge = payload.bridge ? new HostBridge(payload.bridge, token.signal) : undefined;
+    // Loaded only by tasks with a bridge: it brings Comlink and zod, which a fresh thread need not load first.
+    if (payload.bridge)
+      bridge = new (await import('../host-bridge.js')).HostBridge(payload.bridge, token.signal);
     const [model, tools] = await Promise.all([
       loadModel(payload.model, bridge),
       loadToolsets(payload.toolsets),

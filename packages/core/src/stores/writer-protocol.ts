@@ -1,0 +1,69 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { TaskRow } from './record-index.js';
+
+/** A record's row, in the column order of the writer's upsert. */
+export type TaskRowValues = [
+  id: string,
+  sessionId: string,
+  status: string,
+  createdAt: number,
+  endedAt: number | null,
+  finishSeq: number | null,
+  data: string,
+];
+
+/** What the writer thread starts with. */
+export interface WriterData {
+  /** The store file, absolute, already checked by the host thread (`prepareStorePath`). */
+  path: string;
+  /** One Int32: the writer sets it to 1 and notifies after each synchronous reply. */
+  signal: SharedArrayBuffer;
+  /** Where synchronous replies go; the host reads them with `receiveMessageOnPort` after `Atomics.wait`. */
+  replies: MessagePort;
+}
+
+/** Test-only operations on the writer's connection (the store's own tests simulate faults with them). */
+export type WriterProbe =
+  | { op: 'count'; table: 'tasks' | 'checkpoints' }
+  /** Closes the connection under the store, as a dying process would drop it. */
+  | { op: 'drop-connection' }
+  /** Caps the file at its current page count (`full: true`), as a full disk would, or lifts the cap. */
+  | { op: 'page-budget'; full: boolean };
+
+/** Host → writer, in order: a read or probe sees every batch posted before it. */
+export type WriterCommand =
+  | {
+      type: 'batch';
+      seq: number;
+      rows: TaskRowValues[];
+      checkpoints: Array<[taskId: string, iterations: number, messages: string]>;
+      deletes: string[];
+    }
+  /** Synchronous: replies with the task's saved checkpoint or `null`. */
+  | { type: 'read'; id: string }
+  /** Synchronous, tests only. */
+  | { type: 'probe'; probe: WriterProbe }
+  | { type: 'close' };
+
+/** An error carried across the thread boundary with what rebuilding it needs (class, fields, SQLite code). */
+export interface WireError {
+  message: string;
+  code?: string;
+  kind?: 'invalid_input' | 'store_locked';
+  field?: string;
+  value?: unknown;
+  holder?: 'this-process' | 'another-process';
+  path?: string;
+  cause?: string;
+}
+
+/** A synchronous reply. */
+export type WriterReply<T = unknown> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** The reply to the open: every record row, oldest first. */
+export type OpenReply = WriterReply<TaskRow[]>;
+
+/** Writer → host, asynchronously (the worker's message channel). */
+export type WriterEvent =
+  | { type: 'done'; seq: number; error?: WireError }
+  | { type: 'closed'; error?: WireError };
