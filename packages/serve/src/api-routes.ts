@@ -4,6 +4,7 @@ import {
   defineDelegationTools,
   replyForError,
   type Supervisor,
+  type TaskSnapshot,
 } from '@errand/core';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, Hono } from 'hono';
@@ -87,8 +88,14 @@ export function registerApiRoutes(app: Hono<ApiEnv>, parts: ApiParts): void {
     };
     const called = await call(tool(c, 'check_task'), args);
     if (!called.ok) return called.response;
-    // Beside the check_task shape, the times the dashboard shows (ISO 8601; absent until they happen).
-    const snapshot = parts.supervisor.session(c.var.sessionId).check(args.task_id, { previewLines: 0 });
+    // Beside the check_task shape, the times the dashboard shows (ISO 8601; absent until they happen). A task
+    // evicted in between is answered without them.
+    let snapshot: TaskSnapshot;
+    try {
+      snapshot = parts.supervisor.session(c.var.sessionId).check(args.task_id, { previewLines: 0 });
+    } catch {
+      return answer(c, called);
+    }
     const timings = {
       created_at: new Date(snapshot.createdAt).toISOString(),
       ...(snapshot.startedAt === undefined ? {} : { started_at: new Date(snapshot.startedAt).toISOString() }),
