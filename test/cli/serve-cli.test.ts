@@ -134,7 +134,7 @@ describe('errand serve', () => {
     expect(await session.json()).toEqual({ session: 'cli', sessions: ['cli'], auth: 'none' });
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await page.text()).toContain('<script src="/dashboard.js" defer></script>');
+    expect(await page.text()).toContain('<script src="/dashboard-client.js" defer></script>');
     child.kill('SIGINT');
     expect(await exited).toBe(0);
   });

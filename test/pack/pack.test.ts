@@ -210,7 +210,7 @@ await supervisor.close();
       });
       void exited.then(() => reject(new Error(stderr)));
     });
-    const script = await fetch(`${url}/dashboard.js`);
+    const script = await fetch(`${url}/dashboard-client.js`);
     expect(script.status).toBe(200);
     expect(await script.text()).toContain('readEvents');
     expect((await fetch(`${url}/openapi.json`)).status).toBe(200);

@@ -33,6 +33,7 @@ function page(open: boolean): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>errand</title>
 <link rel="stylesheet" href="/dashboard.css">
+<script src="/dashboard-client.js" defer></script>
 <script src="/dashboard.js" defer></script>
 </head>
 <body data-auth="${open ? 'none' : 'token'}">
@@ -89,10 +90,13 @@ function page(open: boolean): string {
 `;
 }
 
-/** `/` (the page), `/dashboard.js` and `/dashboard.css`. */
+/** `/` (the page), its two scripts and its stylesheet. */
 export function registerDashboardRoutes(app: Hono<ApiEnv>, options: { open: boolean }): void {
   const html = page(options.open);
-  const script = asset('dashboard.js');
+  const scripts = {
+    '/dashboard-client.js': asset('dashboard-client.js'),
+    '/dashboard.js': asset('dashboard.js'),
+  };
   const style = asset('dashboard.css');
   app.get('/', (c) =>
     c.body(html, 200, {
@@ -101,13 +105,15 @@ export function registerDashboardRoutes(app: Hono<ApiEnv>, options: { open: bool
       ...SECURITY_HEADERS,
     }),
   );
-  app.get('/dashboard.js', (c) =>
-    c.body(script, 200, {
-      'content-type': 'text/javascript; charset=utf-8',
-      'cache-control': 'no-cache',
-      ...SECURITY_HEADERS,
-    }),
-  );
+  for (const [path, script] of Object.entries(scripts)) {
+    app.get(path, (c) =>
+      c.body(script, 200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'no-cache',
+        ...SECURITY_HEADERS,
+      }),
+    );
+  }
   app.get('/dashboard.css', (c) =>
     c.body(style, 200, {
       'content-type': 'text/css; charset=utf-8',
