@@ -4,6 +4,7 @@
  * the installed `errand` bin. Dependencies come from the npm cache (`--prefer-offline`); a cold cache needs the
  * npm registry once. Build first (`npm run build`): the tarballs ship dist/ as it is.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   const only = (...names: string[]) => names.map((name) => tarballs.get(name)!);
   await Promise.all([
     installProject(library, [...only('core', 'worker', 'tools'), '@types/node@20']),
-    installProject(cli, only('cli', 'core', 'worker', 'tools', 'redis')),
+    installProject(cli, only('cli', 'core', 'worker', 'tools', 'redis', 'serve')),
   ]);
 }, 180_000);
 
@@ -191,5 +192,29 @@ await supervisor.close();
     });
     expect(ran.stdout).toMatch(/Found 1 match/);
     expect(ran.stderr).toMatch(/completed after 2 iterations/);
+  });
+
+  it('the installed errand serve: the dashboard files ship with @errand/serve, SIGTERM exits 0', async () => {
+    const bin = join(cli, 'node_modules/.bin/errand');
+    const child = spawn(bin, ['--store', 'memory', 'serve', '--port', '0'], {
+      cwd: cli,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (match) resolve(match[1]!);
+      });
+      void exited.then(() => reject(new Error(stderr)));
+    });
+    const script = await fetch(`${url}/dashboard-client.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain('readEvents');
+    expect((await fetch(`${url}/openapi.json`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

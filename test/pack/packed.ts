@@ -15,7 +15,7 @@ export const exec = promisify(execFile);
 export const repo = fileURLToPath(new URL('../..', import.meta.url));
 /** The workspace's TypeScript compiler, run with `node` (no npx, no network). */
 export const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-export const PACKAGES = ['cli', 'core', 'redis', 'tools', 'worker'] as const;
+export const PACKAGES = ['cli', 'core', 'redis', 'serve', 'tools', 'worker'] as const;
 export type PackageName = (typeof PACKAGES)[number];
 
 /** Packs every package into `destination`; returns the tarball path of each, by short name (`core`, …). */

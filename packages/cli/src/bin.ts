@@ -11,7 +11,7 @@ import { resumeTask, runGoal } from './run.js';
 import { defaultStorePath } from './store-choice.js';
 import { listTasks, showTask } from './tasks.js';
 import { plain } from './terminal-text.js';
-import { checkRootExists, integerFlag, secondsFlag, UsageError } from './usage.js';
+import { checkRootExists, integerFlag, portFlag, secondsFlag, UsageError } from './usage.js';
 import { readWorkerConfig, runWorker } from './worker-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -266,6 +266,34 @@ program
       process.exitCode = await runWorker(options, config, { error });
     },
   );
+
+program
+  .command('serve')
+  .description('an HTTP + SSE API for the delegation operations and a live dashboard at /, until SIGTERM')
+  .option('--port <port>', 'TCP port to listen on (0 picks a free one)', portFlag, 8787)
+  .option(
+    '--host <address>',
+    'address to listen on; anything but loopback needs serve.tokens in the config',
+    '127.0.0.1',
+  )
+  .option(
+    '--config <file>',
+    'errand.json: the "serve" key ({ "tokens": [{ "token" | "tokenEnv" | "tokenSha256", "session" | "sessions" }], "cors", "maxBodyBytes" }); every other key is SupervisorOptions',
+  )
+  .addHelpText(
+    'after',
+    '\nWithout tokens the API is open to this machine only and every request acts in the --session session (default\n' +
+      `"${CLI_SESSION}", so the dashboard shows what errand run left in the store); --host with a non-loopback address is\n` +
+      "then refused. With tokens, each request sends Authorization: Bearer <token> and sees only its session's tasks.\n" +
+      'The API is described at /openapi.json. SIGTERM or Ctrl-C stops accepting, cancels the running tasks (5 s grace),\n' +
+      'ends every stream with a final event and exits 0.\n' +
+      'Example: ERRAND_TOKEN=$(openssl rand -hex 16) errand serve --config errand.json   # {"serve":{"tokens":[{"tokenEnv":"ERRAND_TOKEN","session":"ops"}]}}',
+  )
+  .action(async (options: { port: number; host: string; config?: string }) => {
+    // Loaded here: the HTTP server (Hono) is only needed by this command.
+    const { serveCommand } = await import('./serve-command.js');
+    process.exitCode = await serveCommand(settings(), options, { error });
+  });
 
 program.parseAsync().catch((failure: unknown) => {
   if (failure instanceof CommanderError) {

@@ -25,6 +25,15 @@ export function integerFlag(flag: string, min: number): (value: string) => numbe
   };
 }
 
+/** The `--port` parser: an integer from 0 to 65535. */
+export function portFlag(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isInteger(number) || number < 0 || number > 65_535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535, got ${shown(value)}`);
+  }
+  return number;
+}
+
 /** A flag parser for a number of seconds above zero (fractions allowed). */
 export function secondsFlag(flag: string): (value: string) => number {
   return (value) => {

@@ -56,3 +56,4 @@ export type {
   TaskStatusChange,
   TaskSummary,
 } from './types.js';
+export { parseOrThrow } from './validation.js';

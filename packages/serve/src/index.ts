@@ -1,0 +1,14 @@
+export type { ApiEnv, ApiVariables } from './api-routes.js';
+export type { ServeApp, ServeAppOptions } from './app.js';
+export { createServeApp } from './app.js';
+export type { Credential } from './auth.js';
+export { bearerToken, credentialsFrom, matchToken } from './auth.js';
+export type { HostReport } from './host-stats.js';
+export type { ErrorBody } from './http-errors.js';
+export { errorBody, statusForCode } from './http-errors.js';
+export { openApiDocument } from './openapi.js';
+export type { ServeConfig, ServeTokenEntry } from './serve-options.js';
+export { parseServeConfig, serveConfigSchema } from './serve-options.js';
+export { SseStats, sseFrame } from './sse.js';
+export type { ServeHandle, StartServeOptions } from './start-serve.js';
+export { isLoopback, startServe } from './start-serve.js';
