@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from './errors.js';
 import { DEFAULT_LIMITS, resolveOptions, resolveSpecifier } from './options.js';
@@ -19,7 +20,8 @@ describe('resolveOptions', () => {
       outputLineChars: 500,
       defaultTimeoutMs: 30 * 60_000,
     });
-    expect(resolved.pool.maxThreads).toBeGreaterThanOrEqual(8);
+    expect(resolved.pool.maxThreads).toBe(Math.max(1, availableParallelism() - 1));
+    expect(resolved.pool.maxThreads * resolved.pool.agentsPerThread).toBeGreaterThanOrEqual(64);
   });
 
   it('names the offending option, what was expected and the value given', () => {

@@ -108,6 +108,12 @@ export type WorkerMessage =
   | { kind: 'start'; at: number }
   /** The thread is about to end itself (e.g. out of memory outside the heap): why, for the task's error. */
   | { kind: 'fatal'; message: string }
+  /**
+   * This task's own code is ending the thread (`process.exit` in a tool, found through the task's
+   * `AsyncLocalStorage` store in `process.on('exit')`): it is the culprit, and the other tasks on the thread
+   * move to another one.
+   */
+  | { kind: 'exiting'; code: number }
   | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress; checkpoint?: ConversationCheckpoint };
 
 /**
@@ -119,6 +125,11 @@ export interface ConversationCheckpoint {
   iterations: number;
   /** `ModelMessage[]` as JSON, at most `maxCheckpointChars` long. */
   messages: string;
+  /**
+   * The highest steering `seq` of this run already in `messages`: a run moved to another thread from this
+   * checkpoint gets the later ones again. Absent when none was.
+   */
+  steerSeq?: number;
 }
 
 /**
@@ -216,6 +227,11 @@ export interface TaskPayload {
   maxCheckpointChars: number;
   /** Memory outside the V8 heap (Buffers, ArrayBuffers) past which the thread is ended as out of memory. */
   maxExternalBytes: number;
+  /**
+   * The thread may run other tasks at the same time (`pool.agentsPerThread` > 1): output back-pressure must then
+   * wait asynchronously wherever it can, never park the thread's event loop under its co-tenants.
+   */
+  shared?: boolean;
   /** Start from this conversation instead of the goal alone (a resumed task). */
   resume?: ConversationCheckpoint;
   bridge?: BridgeSpec;

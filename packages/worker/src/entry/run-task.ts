@@ -4,6 +4,7 @@
  * Errors are returned as data, never thrown: Piscina carries only name, message and stack across threads, so
  * a thrown error would lose its code.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { runAgentLoop } from '../agent-loop.js';
 import { CancelToken } from '../cancel-token.js';
 import { LoopError, toWireError } from '../errors.js';
@@ -21,12 +22,28 @@ import { loadToolsets } from '../toolset.js';
  * synchronous, so it lands before the thread is gone). One listener for the thread, however many tasks.
  */
 const live = new Set<OutputStream>();
-process.on('exit', () => {
+/**
+ * The task whose code is running, however deep in its awaits and timers. Several tasks may share the thread
+ * (`pool.agentsPerThread`): when one of them calls `process.exit`, the 'exit' listener runs inside that call,
+ * so the store names the culprit, and the host moves the others to another thread instead of failing them.
+ */
+const running = new AsyncLocalStorage<OutputStream>();
+process.on('exit', (code) => {
+  // Posted before the flushes below: the host reads the whole port when the thread is gone.
+  running.getStore()?.post({ kind: 'exiting', code: typeof code === 'number' ? code : 0 });
   // No waiting for the parent here: the thread is going away either way.
   for (const output of live) output.flush(false);
 });
 
-export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
+export default function runTask(payload: TaskPayload): Promise<TaskOutcome> {
+  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs, {
+    control: new Int32Array(payload.control),
+    shared: payload.shared === true,
+  });
+  return running.run(output, () => runInStore(payload, output));
+}
+
+async function runInStore(payload: TaskPayload, output: OutputStream): Promise<TaskOutcome> {
   const control = new Int32Array(payload.control);
   const token = new CancelToken(control);
   const memory = new MemoryGuard(payload.maxExternalBytes, (message) => {
@@ -35,7 +52,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     output.flush(false);
     process.exit(1);
   });
-  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs, { control, memory });
+  output.watch(memory);
   const inbox = new Inbox(payload.port, control, token);
   output.post({ kind: 'start', at: Date.now() });
   live.add(output);

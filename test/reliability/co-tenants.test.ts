@@ -1,0 +1,155 @@
+/**
+ * Several agents on one worker thread (`pool.agentsPerThread`): when one of them ends the thread (a hard cancel,
+ * `process.exit`, memory outside the heap), only that one fails; every other agent on the thread moves to
+ * another thread from its latest checkpoint, says so in its output, and completes with its conversation intact
+ * (the tenant model reports how many turns it saw before the move). Synchronised on task events, never sleeps.
+ */
+import type { Session, Supervisor, TaskSnapshot } from '@errand/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, fixture, scripted, supervisor } from '../helpers.js';
+
+afterEach(closeAll);
+
+const TENANTS = 7;
+/** Assistant turns a tenant makes before it answers; it holds at its third until it has moved. */
+const TURNS = 4;
+const HOLD_AT = 2;
+
+const tenantModel = (holdAt: number | undefined = HOLD_AT) => ({
+  provider: 'module' as const,
+  specifier: fixture('tenant-model.mjs'),
+  options: { turns: TURNS, ...(holdAt === undefined ? {} : { holdAt }) },
+});
+
+function coTenants(extra: { maxExternalMb?: number } = {}): Supervisor {
+  return supervisor({
+    model: tenantModel(),
+    models: {
+      hang: scripted([{ text: 'hanging', toolCalls: [{ name: 'hang' }] }]),
+      exit: scripted([{ text: 'exiting', toolCalls: [{ name: 'exit' }] }]),
+      hoard: scripted([{ toolCalls: [{ name: 'buffers', arguments: { mb: 64 } }] }, { text: 'hoarded' }]),
+    },
+    toolsets: {
+      echo: fixture('echo-toolset.mjs'),
+      faults: fixture('engine-faults-toolset.mjs'),
+      soak: fixture('soak-toolset.mjs'),
+    },
+    // One thread for everyone: the culprit always shares it with every tenant.
+    pool: { maxThreads: 1, agentsPerThread: TENANTS + 1, ...extra },
+    limits: { cancelGraceMs: 100 },
+  });
+}
+
+/** Resolves once `ready()` holds, checked after every event that can change it. */
+function until(sup: Supervisor, ready: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!ready()) return;
+      sup.off('task-output', check);
+      sup.off('task-status', check);
+      resolve();
+    };
+    sup.on('task-output', check);
+    sup.on('task-status', check);
+    check();
+  });
+}
+
+/** Delegates the tenants and waits until each has a checkpoint and is holding mid-iteration. */
+async function holdingTenants(sup: Supervisor, session: Session): Promise<string[]> {
+  const ids = Array.from({ length: TENANTS }, (_, index) =>
+    session.delegate({ goal: `tenant ${index}`, toolsets: ['echo'] }),
+  );
+  await until(sup, () => ids.every((id) => session.check(id).iterations >= HOLD_AT));
+  return ids;
+}
+
+/** Every tenant completed after moving, with the turns it made before the move still in its conversation. */
+async function expectMovedAndIntact(session: Session, ids: string[], why: RegExp): Promise<TaskSnapshot[]> {
+  const ends = await Promise.all(ids.map((id) => session.collect(id, { timeoutMs: 30_000 })));
+  for (const end of ends) {
+    expect(end).toMatchObject({
+      status: 'completed',
+      result: `saw ${TURNS} turns; ${HOLD_AT} before a move`,
+    });
+    const moved = end.preview.find((line) => line.startsWith('[moved to another thread'));
+    expect(moved).toMatch(why);
+    expect(moved).toContain(`resuming from iteration ${HOLD_AT + 1}`);
+  }
+  return ends;
+}
+
+/** Counts `task-end` per task: each must end exactly once. */
+function endCounts(sup: Supervisor): Map<string, number> {
+  const counts = new Map<string, number>();
+  sup.on('task-end', (snapshot) => counts.set(snapshot.id, (counts.get(snapshot.id) ?? 0) + 1));
+  return counts;
+}
+
+describe('co-tenants of a thread that dies', () => {
+  it('move on when a co-tenant is hard-cancelled; only the culprit ends cancelled', async () => {
+    const sup = coTenants();
+    const ends = endCounts(sup);
+    const session = sup.session('s');
+    const ids = await holdingTenants(sup, session);
+    const culprit = session.delegate({ goal: 'spin', model: 'hang', toolsets: ['faults'] });
+    await until(sup, () => session.check(culprit).preview.some((line) => line.startsWith('→ hang')));
+    const cancelled = await session.cancel(culprit);
+    expect(cancelled.status).toBe('cancelled');
+    await expectMovedAndIntact(session, ids, new RegExp(`task ${culprit} was stopped hard`));
+    await sup.close();
+    expect([...ends.values()].every((count) => count === 1)).toBe(true);
+    expect(ends.size).toBe(TENANTS + 1);
+  });
+
+  it('move on when a co-tenant calls process.exit; only the culprit fails worker_crashed', async () => {
+    const sup = coTenants();
+    const session = sup.session('s');
+    const ids = await holdingTenants(sup, session);
+    const culprit = session.delegate({ goal: 'exit', model: 'exit', toolsets: ['faults'] });
+    const crashed = await session.collect(culprit, { timeoutMs: 30_000 });
+    expect(crashed).toMatchObject({ status: 'failed', error: { code: 'worker_crashed' } });
+    await expectMovedAndIntact(
+      session,
+      ids,
+      new RegExp(`task ${culprit} ended the thread \\(process\\.exit\\(3\\)\\)`),
+    );
+  });
+
+  it('move on when a co-tenant holds too much memory outside the heap; only it fails', async () => {
+    const sup = coTenants({ maxExternalMb: 32 });
+    const session = sup.session('s');
+    const ids = await holdingTenants(sup, session);
+    const culprit = session.delegate({ goal: 'hoard', model: 'hoard', toolsets: ['soak'] });
+    const crashed = await session.collect(culprit, { timeoutMs: 30_000 });
+    expect(crashed).toMatchObject({ status: 'failed', error: { code: 'worker_crashed' } });
+    expect(crashed.error?.message).toMatch(/pool\.maxExternalMb = 32/);
+    await expectMovedAndIntact(session, ids, new RegExp(`task ${culprit} ended the thread: out of memory`));
+  });
+
+  it('keeps steering a moved agent had not yet put in its conversation, delivered once', async () => {
+    const sup = coTenants();
+    const session = sup.session('s');
+    const ids = await holdingTenants(sup, session);
+    // Sent while each tenant waits on its model: none has reached its conversation when the thread dies.
+    for (const id of ids) session.steer(id, `note for ${id.slice(0, 8)}`);
+    const culprit = session.delegate({ goal: 'exit', model: 'exit', toolsets: ['faults'] });
+    await session.collect(culprit, { timeoutMs: 30_000 });
+    for (const id of ids) {
+      const end = await session.collect(id, { timeoutMs: 30_000 });
+      expect(end.status).toBe('completed');
+      expect(end.result).toContain(`steering: note for ${id.slice(0, 8)}`);
+      expect(end.steering).toEqual({ sent: 1, delivered: 1 });
+    }
+  });
+
+  it('keeps one agent per thread when maxThreads alone is given: a crash fails only its own task', async () => {
+    const sup = supervisor({ model: scripted([{ text: 'exiting', toolCalls: [{ name: 'exit' }] }]) });
+    const session = sup.session('s');
+    const crashed = await session.collect(session.delegate({ goal: 'exit', toolsets: ['faults'] }), {
+      timeoutMs: 30_000,
+    });
+    expect(crashed).toMatchObject({ status: 'failed', error: { code: 'worker_crashed' } });
+    expect(crashed.preview.some((line) => line.startsWith('[moved'))).toBe(false);
+  });
+});
