@@ -12,6 +12,7 @@ import { control } from './suites/control.js';
 import { cpu } from './suites/cpu.js';
 import { dispatch } from './suites/dispatch.js';
 import { memory } from './suites/memory.js';
+import { scale } from './suites/scale.js';
 import { store } from './suites/store.js';
 import { streaming } from './suites/streaming.js';
 
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   // `--suite NAME` (repeatable) runs only the named suites, for quick before/after comparisons.
   const only = process.argv.flatMap((arg, index) => (process.argv[index - 1] === '--suite' ? [arg] : []));
-  const suites = [dispatch, cpu, streaming, control, memory, store];
+  const suites = [dispatch, cpu, streaming, control, memory, store, scale];
   const unknown = only.filter((name) => !suites.some((suite) => suite.name === name));
   if (unknown.length > 0)
     throw new Error(

@@ -32,7 +32,7 @@ export {
 export type { HostModel, HostTool, HostToolContext } from './host-tools.js';
 export { defineHostTool } from './host-tools.js';
 export type { Limits, PoolOptions, SupervisorOptions } from './options.js';
-export { DEFAULT_LIMITS } from './options.js';
+export { DEFAULT_AGENTS_PER_THREAD, DEFAULT_LIMITS, DEFAULT_MAX_THREADS } from './options.js';
 export type { CheckOptions, CollectOptions, ResumeOptions } from './session.js';
 export { Session } from './session.js';
 export type { SqliteStore, SqliteStoreOptions } from './stores/sqlite-store.js';
