@@ -143,6 +143,37 @@ describe('co-tenants of a thread that dies', () => {
     }
   });
 
+  it('a spinning co-tenant does not hold steering and cancels: the others move, the spinner stays', async () => {
+    const sup = coTenants();
+    const session = sup.session('s');
+    const ids = await holdingTenants(sup, session);
+    const spinner = session.delegate({ goal: 'spin', model: 'hang', toolsets: ['faults'] });
+    await until(sup, () => session.check(spinner).preview.some((line) => line.startsWith('→ hang')));
+    const [steered, cancelled, ...others] = ids as [string, string, ...string[]];
+    const delivered = new Promise<void>((resolve) =>
+      sup.on('steer-delivered', (event) => event.taskId === steered && resolve()),
+    );
+    session.steer(steered, 'heard despite the spinner');
+    const stopped = await session.cancel(cancelled);
+    expect(stopped.status).toBe('cancelled');
+    await delivered;
+    const ends = await Promise.all(
+      [steered, ...others].map((id) => session.collect(id, { timeoutMs: 30_000 })),
+    );
+    for (const end of ends) {
+      expect(end.status).toBe('completed');
+      expect(end.result).toMatch(new RegExp(`^saw ${TURNS} turns; ${HOLD_AT} before a move`));
+      expect(end.preview.find((line) => line.startsWith('[moved'))).toContain(
+        `task ${spinner} has kept its thread from yielding`,
+      );
+    }
+    expect(ends[0]?.result).toContain('steering: heard despite the spinner');
+    // The spinner was left where it was, still running, until it is stopped hard.
+    expect(session.check(spinner).status).toBe('running');
+    expect(session.check(spinner).preview.some((line) => line.startsWith('[moved'))).toBe(false);
+    expect((await session.cancel(spinner)).status).toBe('cancelled');
+  });
+
   it('keeps one agent per thread when maxThreads alone is given: a crash fails only its own task', async () => {
     const sup = supervisor({ model: scripted([{ text: 'exiting', toolCalls: [{ name: 'exit' }] }]) });
     const session = sup.session('s');

@@ -83,6 +83,21 @@ describe('resolveOptions', () => {
   it('keeps minThreads within maxThreads', () => {
     expect(resolveOptions({ model, pool: { maxThreads: 1 } }).pool.minThreads).toBe(1);
   });
+
+  it('shares threads by default, and keeps one agent per thread when maxThreads alone is given', () => {
+    expect(resolveOptions({ model }).pool.agentsPerThread).toBe(64);
+    expect(resolveOptions({ model, pool: { maxThreads: 4 } }).pool.agentsPerThread).toBe(1);
+    expect(resolveOptions({ model, pool: { agentsPerThread: 8 } }).pool).toMatchObject({
+      agentsPerThread: 8,
+      maxThreads: Math.max(1, availableParallelism() - 1),
+    });
+    expect(() => resolveOptions({ model, pool: { agentsPerThread: 0 } })).toThrow(
+      'pool.agentsPerThread must be an integer from 1 to 10000, got 0 (number)',
+    );
+    expect(() => resolveOptions({ model, pool: { agentsPerThreads: 2 } as never })).toThrow(
+      /did you mean "pool.agentsPerThread"/,
+    );
+  });
 });
 
 describe('resolveSpecifier', () => {

@@ -88,9 +88,19 @@ export const CONTROL = {
    * when the parent falls too far behind: output is back-pressured, never buffered without bound.
    */
   consumed: 2,
+  /**
+   * Bumped every {@link HEARTBEAT_MS} by a timer of the task's thread: when it stops moving, something on that
+   * thread runs without yielding, and the host moves the thread's other tasks rather than let their steering
+   * and cancels wait on it.
+   */
+  beat: 3,
+  /** 1 while the task is inside a tool's synchronous code: the task to leave behind when its thread stalls. */
+  busy: 4,
   /** Int32 slots in the block. */
-  length: 3,
+  length: 5,
 } as const;
+/** How often a worker thread bumps the `beat` slot of each task it runs. */
+export const HEARTBEAT_MS = 20;
 /** Control value: the host cancelled the task. */
 export const STOP_CANCEL = 1;
 /** Control value: the task ran past its `timeoutMs`. */

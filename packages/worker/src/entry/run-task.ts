@@ -12,7 +12,7 @@ import { Inbox } from '../inbox.js';
 import { loadModel } from '../load-model.js';
 import { MemoryGuard } from '../memory-guard.js';
 import { OutputStream } from '../output-stream.js';
-import type { TaskOutcome, TaskPayload } from '../protocol.js';
+import { CONTROL, HEARTBEAT_MS, type TaskOutcome, type TaskPayload } from '../protocol.js';
 import { redact, registerSecretEnv } from '../redact.js';
 import { loadToolsets } from '../toolset.js';
 
@@ -35,12 +35,34 @@ process.on('exit', (code) => {
   for (const output of live) output.flush(false);
 });
 
-export default function runTask(payload: TaskPayload): Promise<TaskOutcome> {
+/**
+ * Control blocks of the tasks running in this thread, whose `beat` slot one timer bumps: a thread that stops
+ * yielding stops beating, which the host sees without any message getting through.
+ */
+const beating = new Set<Int32Array>();
+let heart: NodeJS.Timeout | undefined;
+
+function beat(): void {
+  for (const control of beating) Atomics.add(control, CONTROL.beat, 1);
+}
+
+export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
+  const control = new Int32Array(payload.control);
   const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs, {
-    control: new Int32Array(payload.control),
+    control,
     shared: payload.shared === true,
   });
-  return running.run(output, () => runInStore(payload, output));
+  beating.add(control);
+  heart ??= setInterval(beat, HEARTBEAT_MS).unref();
+  try {
+    return await running.run(output, () => runInStore(payload, output));
+  } finally {
+    beating.delete(control);
+    if (beating.size === 0) {
+      clearInterval(heart);
+      heart = undefined;
+    }
+  }
 }
 
 async function runInStore(payload: TaskPayload, output: OutputStream): Promise<TaskOutcome> {

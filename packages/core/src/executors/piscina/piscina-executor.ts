@@ -53,7 +53,16 @@ interface Channel extends Carried {
   fatal: string | undefined;
   /** The exit code, when the task's own code called `process.exit`. */
   exiting: number | undefined;
+  /** Checks, `cancelGraceMs` after steering or a stop, that the thread still yields (see `#watch`). */
+  watchdog: NodeJS.Timeout | undefined;
 }
+
+/** How a stopping run on a stalled thread ends: left there, its stop status decided by the engine. */
+const stoppedWhileStalled = (): TaskEnd => ({
+  status: 'cancelled',
+  exitReason: 'cancelled',
+  error: { code: 'cancelled', message: 'stopped while a co-tenant kept its thread from yielding' },
+});
 
 /** Hand-offs to a thread before a run that never starts is given up. */
 const MAX_HANDOFFS = 3;
@@ -136,6 +145,7 @@ export class PiscinaExecutor implements Executor {
       threadId: undefined,
       fatal: undefined,
       exiting: undefined,
+      watchdog: undefined,
     };
     this.#channels.set(run.taskId, channel);
     port1.on('message', (message: WorkerMessage) => this.#onMessage(channel, message));
@@ -224,6 +234,7 @@ export class PiscinaExecutor implements Executor {
     channel.sent.push(message);
     channel.port.postMessage({ kind: 'steer', seq: message.seq, text: message.text });
     Atomics.add(channel.control, CONTROL.steerCount, 1);
+    this.#watch(channel);
   }
 
   stop(taskId: string, reason: 'cancel' | 'timeout'): void {
@@ -231,6 +242,47 @@ export class PiscinaExecutor implements Executor {
     if (!channel) return;
     Atomics.store(channel.control, CONTROL.stop, reason === 'timeout' ? STOP_TIMEOUT : STOP_CANCEL);
     channel.port.postMessage({ kind: 'cancel' });
+    this.#watch(channel);
+  }
+
+  /**
+   * A co-tenant that never yields (a CPU-bound tool without checkpoints) would hold this run's steering and
+   * stop for as long as it spins. So, on a shared thread, `cancelGraceMs` after steering or a stop, if the
+   * thread's heartbeat has not moved and the run is still waiting, and another run on it is inside a tool's
+   * synchronous code: that one is left where it is, and every other run on the thread moves (a stopping one
+   * just ends). The stop runs before the engine's own grace timer, set just after this one.
+   */
+  #watch(channel: Channel): void {
+    const { pool, limits } = this.#context.options;
+    if (pool.agentsPerThread <= 1 || channel.watchdog || channel.unstartedSteers !== undefined) return;
+    const beat = Atomics.load(channel.control, CONTROL.beat);
+    channel.watchdog = setTimeout(
+      () => {
+        channel.watchdog = undefined;
+        if (!this.#current(channel) || !this.#waiting(channel)) return;
+        if (Atomics.load(channel.control, CONTROL.beat) !== beat) {
+          this.#watch(channel);
+          return;
+        }
+        const tenants = [...this.#tenancy.tenants(channel.threadId)];
+        const spinner = tenants.find((tenant) => Atomics.load(tenant.control, CONTROL.busy) === 1);
+        if (!spinner || spinner === channel || channel.threadId === undefined) return;
+        this.#tenancy.stall(channel.threadId);
+        const why = `task ${spinner.taskId} has kept its thread from yielding for over limits.cancelGraceMs`;
+        for (const tenant of tenants) {
+          if (tenant === spinner) continue;
+          if (Atomics.load(tenant.control, CONTROL.stop) !== 0) this.#settle(tenant, stoppedWhileStalled);
+          else this.#move(tenant, why, false);
+        }
+      },
+      Math.max(limits.cancelGraceMs, 1),
+    );
+  }
+
+  /** Steering not yet acknowledged, or a stop not yet obeyed. */
+  #waiting(channel: Channel): boolean {
+    if (Atomics.load(channel.control, CONTROL.stop) !== 0) return true;
+    return channel.sent.some((message) => message.seq > channel.ackedSeq);
   }
 
   kill(taskId: string, reason: string): void {
@@ -259,7 +311,7 @@ export class PiscinaExecutor implements Executor {
   /** Terminates the thread `channel` was posted to, naming the culprit for the runs on it. */
   #endThread(channel: Channel, why: string, culprit: Channel | undefined): void {
     const threadId = channel.threadId;
-    if (threadId === undefined || this.#tenancy.ending(threadId)) return;
+    if (threadId === undefined || this.#tenancy.dying(threadId)) return;
     this.#tenancy.end(threadId, culprit, why);
     void this.#pool.threads.find((thread) => thread.threadId === threadId)?.terminate();
   }
@@ -267,11 +319,14 @@ export class PiscinaExecutor implements Executor {
   #onMessage(channel: Channel, message: WorkerMessage): void {
     const { events } = this.#context;
     const taskId = channel.taskId;
+    // A message means the thread yields again.
+    if (this.#tenancy.stalled(channel.threadId)) this.#tenancy.unstall(channel.threadId!);
     switch (message.kind) {
       case 'start':
         clearTimeout(channel.startTimer);
         channel.unstartedSteers = undefined;
         events.start(taskId);
+        if (this.#waiting(channel)) this.#watch(channel);
         return;
       case 'chunks': {
         const chunks = this.#fresh(channel, message.chunks);
@@ -322,6 +377,7 @@ export class PiscinaExecutor implements Executor {
   /** Forgets a channel: no more messages, timers or steering reach it. */
   #detach(channel: Channel): void {
     clearTimeout(channel.startTimer);
+    clearTimeout(channel.watchdog);
     channel.port.removeAllListeners('message');
     channel.port.close();
     this.#tenancy.leave(channel, channel.threadId);

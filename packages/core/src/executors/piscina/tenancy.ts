@@ -26,6 +26,7 @@ export interface Tenant {
 export class Tenancy<Run extends Tenant> {
   readonly #threads = new Map<number, Set<Run>>();
   readonly #deaths = new Map<number, ThreadDeath<Run>>();
+  readonly #stalled = new Set<number>();
 
   /** Records that `run` went to `threadId`. */
   place(run: Run, threadId: number): void {
@@ -52,13 +53,34 @@ export class Tenancy<Run extends Tenant> {
     this.#deaths.set(threadId, { culprit, why, tenants: this.tenants(threadId).size });
   }
 
-  ending(threadId: number): boolean {
+  /** True once the executor is ending the thread (or it died). */
+  dying(threadId: number): boolean {
     return this.#deaths.has(threadId);
+  }
+
+  /** True for a thread being ended, or stalled: nothing new is placed on it. */
+  ending(threadId: number): boolean {
+    return this.#deaths.has(threadId) || this.#stalled.has(threadId);
+  }
+
+  /** A run on this thread keeps it from yielding: its other runs have moved, and nothing new goes there. */
+  stall(threadId: number): void {
+    this.#stalled.add(threadId);
+  }
+
+  stalled(threadId: number | undefined): boolean {
+    return threadId !== undefined && this.#stalled.has(threadId);
+  }
+
+  /** The thread yields again (a message from it arrived): it may take new runs. */
+  unstall(threadId: number): void {
+    this.#stalled.delete(threadId);
   }
 
   /** Drops a dead thread's record once Piscina has reported all its runs. */
   buried(threadId: number): void {
     this.#deaths.delete(threadId);
+    this.#stalled.delete(threadId);
   }
 
   /**
