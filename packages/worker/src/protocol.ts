@@ -119,11 +119,11 @@ export type WorkerMessage =
   /** The thread is about to end itself (e.g. out of memory outside the heap): why, for the task's error. */
   | { kind: 'fatal'; message: string }
   /**
-   * This task's own code is ending the thread (`process.exit` in a tool, found through the task's
-   * `AsyncLocalStorage` store in `process.on('exit')`): it is the culprit, and the other tasks on the thread
-   * move to another one.
+   * This task's own code is ending the thread (`process.exit` in a tool, or an uncaught error from its code, found
+   * through the task's `AsyncLocalStorage` store in `process.on('exit')`): it is the culprit, and the other tasks
+   * on the thread move to another one. `how` says which, e.g. `process.exit(3)`.
    */
-  | { kind: 'exiting'; code: number }
+  | { kind: 'exiting'; how: string }
   | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress; checkpoint?: ConversationCheckpoint };
 
 /**

@@ -28,9 +28,15 @@ const live = new Set<OutputStream>();
  * so the store names the culprit, and the host moves the others to another thread instead of failing them.
  */
 const running = new AsyncLocalStorage<OutputStream>();
+/** Set when an error nobody caught is about to end the thread (the store is that of the code that threw). */
+let uncaught = false;
+process.on('uncaughtExceptionMonitor', () => {
+  uncaught = true;
+});
 process.on('exit', (code) => {
   // Posted before the flushes below: the host reads the whole port when the thread is gone.
-  running.getStore()?.post({ kind: 'exiting', code: typeof code === 'number' ? code : 0 });
+  const how = uncaught ? 'an uncaught error' : `process.exit(${typeof code === 'number' ? code : 0})`;
+  running.getStore()?.post({ kind: 'exiting', how });
   // No waiting for the parent here: the thread is going away either way.
   for (const output of live) output.flush(false);
 });

@@ -51,8 +51,8 @@ interface Channel extends Carried {
   threadId: number | undefined;
   /** Why the worker ended its own thread (e.g. out of memory outside the heap), for the crash message. */
   fatal: string | undefined;
-  /** The exit code, when the task's own code called `process.exit`. */
-  exiting: number | undefined;
+  /** How the task's own code ended its thread (`process.exit(3)`, an uncaught error), when it did. */
+  exiting: string | undefined;
   /** Checks, `cancelGraceMs` after steering or a stop, that the thread still yields (see `#watch`). */
   watchdog: NodeJS.Timeout | undefined;
 }
@@ -345,7 +345,7 @@ export class PiscinaExecutor implements Executor {
         channel.fatal = message.message;
         return;
       case 'exiting':
-        channel.exiting = message.code;
+        channel.exiting = message.how;
         return;
     }
   }

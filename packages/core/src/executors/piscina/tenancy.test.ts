@@ -11,7 +11,7 @@ const run = (taskId: string, facts: Partial<Tenant> = {}): Tenant => ({
 describe('Tenancy', () => {
   it('names the run that said it ended the thread, out of memory first, then process.exit', () => {
     const tenancy = new Tenancy<Tenant>();
-    const exiting = run('a', { exiting: 3 });
+    const exiting = run('a', { exiting: 'process.exit(3)' });
     const fatal = run('b', { fatal: 'out of memory: 40 MB' });
     for (const each of [run('c'), exiting, fatal]) tenancy.place(each, 7);
     expect(tenancy.death(7, 'worker exited with code: 1')).toEqual({

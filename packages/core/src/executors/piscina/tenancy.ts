@@ -19,8 +19,11 @@ export interface Tenant {
   readonly taskId: string;
   /** Set when the worker said it is ending its thread (out of memory outside the heap). */
   fatal: string | undefined;
-  /** Set when the task's own code called `process.exit` (the worker names it from `process.on('exit')`). */
-  exiting: number | undefined;
+  /**
+   * How the task's own code ended the thread (`process.exit(3)`, an uncaught error), when the worker named it
+   * from `process.on('exit')`.
+   */
+  exiting: string | undefined;
 }
 
 export class Tenancy<Run extends Tenant> {
@@ -107,7 +110,7 @@ export class Tenancy<Run extends Tenant> {
       else if (run.exiting !== undefined && death.culprit === undefined)
         death = {
           culprit: run,
-          why: `task ${run.taskId} ended the thread (process.exit(${run.exiting}))`,
+          why: `task ${run.taskId} ended the thread (${run.exiting})`,
           tenants: tenants.size,
         };
     }
