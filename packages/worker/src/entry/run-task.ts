@@ -58,13 +58,15 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     control,
     shared: payload.shared === true,
   });
-  beating.add(control);
-  heart ??= setInterval(beat, HEARTBEAT_MS).unref();
+  // Only shared threads beat: with one task per thread there are no co-tenants to move.
+  if (payload.shared) {
+    beating.add(control);
+    heart ??= setInterval(beat, HEARTBEAT_MS).unref();
+  }
   try {
     return await running.run(output, () => runInStore(payload, output));
   } finally {
-    beating.delete(control);
-    if (beating.size === 0) {
+    if (beating.delete(control) && beating.size === 0) {
       clearInterval(heart);
       heart = undefined;
     }
