@@ -1,7 +1,6 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
   CONTROL,
-  type OutputChunk,
   STOP_CANCEL,
   STOP_TIMEOUT,
   type TaskPayload,
@@ -10,68 +9,19 @@ import {
 import { Piscina } from 'piscina';
 import type { Executor, ExecutorContext, SteerMessage, TaskRun } from '../../executor.js';
 import type { TaskEnd } from '../../task-end.js';
-import type { Checkpoint } from '../../task-store.js';
-import { type BridgeHandle, openBridge } from './host-bridge.js';
+import {
+  type Carried,
+  type Channel,
+  freshChunks,
+  MAX_BLIND_MOVES,
+  MAX_HANDOFFS,
+  stoppedWhileStalled,
+  waiting,
+} from './channel.js';
+import { openBridge } from './host-bridge.js';
 import { endFromCrash, endFromOutcome } from './outcome.js';
 import { createPool, type Placement } from './pool.js';
 import { Tenancy } from './tenancy.js';
-
-/** What a run keeps across moves to another thread. */
-interface Carried {
-  /** The latest checkpoint: the next attempt starts from it. */
-  latest: Checkpoint | undefined;
-  /** The highest steering `seq` already in `latest`'s conversation. */
-  steerSeq: number;
-  /** The highest steering `seq` acknowledged so far: a replayed one is not acknowledged twice. */
-  ackedSeq: number;
-  /** Moves off threads whose culprit was unknown; past {@link MAX_BLIND_MOVES} the run fails instead. */
-  blindMoves: number;
-}
-
-/** The thread-side handles of one submitted run (one attempt); dropped when it settles or moves. */
-interface Channel extends Carried {
-  readonly taskId: string;
-  run: TaskRun;
-  /** The host's end of the task port. */
-  port: MessagePort;
-  /** The control block (stop flag, steering counter), shared with the worker. */
-  control: Int32Array;
-  bridge: BridgeHandle | undefined;
-  /** Steering posted before the worker started, replayed if the run moves to a fresh thread. */
-  unstartedSteers: SteerMessage[] | undefined;
-  /** Every steering message sent to this attempt, for a move. */
-  sent: SteerMessage[];
-  /** Fires when no thread has started the run in time (a thread wedged by its previous task). */
-  startTimer: NodeJS.Timeout | undefined;
-  /** Hand-offs so far; the run fails after {@link MAX_HANDOFFS}. */
-  handoffs: number;
-  /** Set when the run moved to another thread: this attempt's settle and free are not the run's. */
-  superseded: boolean;
-  /** The thread Piscina posted it to, once it has. */
-  threadId: number | undefined;
-  /** Why the worker ended its own thread (e.g. out of memory outside the heap), for the crash message. */
-  fatal: string | undefined;
-  /** How the task's own code ended its thread (`process.exit(3)`, an uncaught error), when it did. */
-  exiting: string | undefined;
-  /** Checks, `cancelGraceMs` after steering or a stop, that the thread still yields (see `#watch`). */
-  watchdog: NodeJS.Timeout | undefined;
-}
-
-/** How a stopping run on a stalled thread ends: left there, its stop status decided by the engine. */
-const stoppedWhileStalled = (): TaskEnd => ({
-  status: 'cancelled',
-  exitReason: 'cancelled',
-  error: { code: 'cancelled', message: 'stopped while a co-tenant kept its thread from yielding' },
-});
-
-/** Hand-offs to a thread before a run that never starts is given up. */
-const MAX_HANDOFFS = 3;
-/**
- * Moves a run may make off threads that died without naming a culprit (an uncaught error): the culprit moves
- * too, so a run that keeps crashing its thread fails `worker_crashed` here instead of taking others along
- * forever.
- */
-const MAX_BLIND_MOVES = 2;
 
 /**
  * Runs tasks on worker threads of this process through Piscina: `pool.agentsPerThread` agent loops per thread,
@@ -259,7 +209,7 @@ export class PiscinaExecutor implements Executor {
     channel.watchdog = setTimeout(
       () => {
         channel.watchdog = undefined;
-        if (!this.#current(channel) || !this.#waiting(channel)) return;
+        if (!this.#current(channel) || !waiting(channel)) return;
         if (Atomics.load(channel.control, CONTROL.beat) !== beat) {
           this.#watch(channel);
           return;
@@ -277,12 +227,6 @@ export class PiscinaExecutor implements Executor {
       },
       Math.max(limits.cancelGraceMs, 1),
     );
-  }
-
-  /** Steering not yet acknowledged, or a stop not yet obeyed. */
-  #waiting(channel: Channel): boolean {
-    if (Atomics.load(channel.control, CONTROL.stop) !== 0) return true;
-    return channel.sent.some((message) => message.seq > channel.ackedSeq);
   }
 
   kill(taskId: string, reason: string): void {
@@ -326,10 +270,10 @@ export class PiscinaExecutor implements Executor {
         clearTimeout(channel.startTimer);
         channel.unstartedSteers = undefined;
         events.start(taskId);
-        if (this.#waiting(channel)) this.#watch(channel);
+        if (waiting(channel)) this.#watch(channel);
         return;
       case 'chunks': {
-        const chunks = this.#fresh(channel, message.chunks);
+        const chunks = freshChunks(channel, message.chunks);
         events.output(taskId, chunks, message.progress);
         if (message.checkpoint) {
           channel.latest = message.checkpoint;
@@ -348,19 +292,6 @@ export class PiscinaExecutor implements Executor {
         channel.exiting = message.how;
         return;
     }
-  }
-
-  /** The chunks without steering acknowledgements a run sent before it moved (replayed steering is re-acked). */
-  #fresh(channel: Channel, chunks: OutputChunk[]): OutputChunk[] {
-    let kept = chunks;
-    const before = channel.ackedSeq;
-    for (const chunk of chunks) {
-      if (chunk.kind !== 'steer_ack' || chunk.seq === undefined) continue;
-      if (chunk.seq <= before)
-        kept = kept.filter((each) => each.kind !== 'steer_ack' || (each.seq ?? 0) > before);
-      channel.ackedSeq = Math.max(channel.ackedSeq, chunk.seq);
-    }
-    return kept;
   }
 
   /** Reports what the run's port already holds. */
