@@ -13,6 +13,7 @@ import { cpu } from './suites/cpu.js';
 import { dispatch } from './suites/dispatch.js';
 import { distributed } from './suites/distributed.js';
 import { memory } from './suites/memory.js';
+import { scale } from './suites/scale.js';
 import { serve } from './suites/serve.js';
 import { store } from './suites/store.js';
 import { streaming } from './suites/streaming.js';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   // `--suite NAME` (repeatable) runs only the named suites, for quick before/after comparisons.
   const only = process.argv.flatMap((arg, index) => (process.argv[index - 1] === '--suite' ? [arg] : []));
-  const suites = [dispatch, cpu, streaming, control, memory, store, distributed, serve];
+  const suites = [dispatch, cpu, streaming, control, memory, store, scale, distributed, serve];
   const unknown = only.filter((name) => !suites.some((suite) => suite.name === name));
   if (unknown.length > 0)
     throw new Error(

@@ -6,6 +6,10 @@
  * `worker_crashed`). Invariants: every task ends exactly once, counts add up, no session sees another's task,
  * a flood that completes kept count of every line, heap returns near its start, no handles are left.
  *
+ * Another run does the same with 8 agents per thread (ERRAND_SOAK_SHARED_TASKS, default 2,000 tasks): a thread
+ * that a crash, a hoard or a hard cancel ends moves its other agents to another thread, and still every task
+ * ends exactly once.
+ *
  * A second run does the same on the SQLite store in a temp folder with a small `retainFinished`
  * (ERRAND_SOAK_SQLITE_TASKS, default 1,000 tasks): reopened afterwards, the file holds exactly the last
  * `retainFinished` tasks to finish, each with the status it ended with, nothing unfinished, and its size stays
@@ -31,6 +35,9 @@ const TASKS = Number(process.env.ERRAND_SOAK_TASKS ?? 5_000);
 const MIN_MS = Number(process.env.ERRAND_SOAK_MS ?? 0);
 const SEED = Number(process.env.ERRAND_SOAK_SEED ?? Date.now() % 2 ** 31);
 const SQLITE_TASKS = Number(process.env.ERRAND_SOAK_SQLITE_TASKS ?? 1_000);
+/** Tasks the run with several agents per thread does (ERRAND_SOAK_SHARED_TASKS). */
+const SHARED_TASKS = Number(process.env.ERRAND_SOAK_SHARED_TASKS ?? 2_000);
+const SHARED_AGENTS = 8;
 /** Finished records the SQLite run keeps: small, so retention deletes from the file all the time. */
 const SQLITE_RETAIN = 100;
 const SESSIONS = 8;
@@ -90,6 +97,8 @@ interface SoakRun {
   expectEveryKind: boolean;
   /** Called after every 50th delegation (file size sampling). */
   onProgress?: (delegated: number) => void;
+  /** Agents per thread (`pool.agentsPerThread`); 1 when absent. */
+  agentsPerThread?: number;
 }
 
 interface SoakOutcome {
@@ -128,7 +137,13 @@ async function soak(run: SoakRun): Promise<SoakOutcome> {
       faults: fixture('engine-faults-toolset.mjs'),
       soak: fixture('soak-toolset.mjs'),
     },
-    pool: { maxThreads: 4, minThreads: 4, maxExternalMb: MAX_EXTERNAL_MB, outputBatchSize: OUTPUT_BATCH },
+    pool: {
+      maxThreads: 4,
+      minThreads: 4,
+      maxExternalMb: MAX_EXTERNAL_MB,
+      outputBatchSize: OUTPUT_BATCH,
+      agentsPerThread: run.agentsPerThread ?? 1,
+    },
     limits: { maxTasksPerSession: 16, retainFinished: run.retainFinished, cancelGraceMs: 100 },
     ...(run.store ? { store: run.store } : {}),
   });
@@ -304,6 +319,29 @@ describe('soak', () => {
         await soak({ tasks: TASKS, minMs: MIN_MS, retainFinished: 500, expectEveryKind: true }),
       ),
     );
+  });
+
+  it(`runs ${SHARED_TASKS} mixed tasks with ${SHARED_AGENTS} agents per thread: crashes move co-tenants, nothing lost (seed ${SEED})`, {
+    timeout: 240_000,
+  }, async () => {
+    await guarded(async () => {
+      const outcome = await soak({
+        tasks: SHARED_TASKS,
+        minMs: 0,
+        retainFinished: 500,
+        expectEveryKind: false,
+        agentsPerThread: SHARED_AGENTS,
+      });
+      // A co-tenant of a thread that died moved and went on; only culprits end worker_crashed.
+      let moved = 0;
+      for (const [id, snapshot] of outcome.ends) {
+        if (!snapshot.preview.some((line) => line.startsWith('[moved to another thread'))) continue;
+        moved += 1;
+        const profile = outcome.profiles.get(id);
+        if (profile === 'ok' || profile === 'slow') expect(snapshot.error?.code).not.toBe('worker_crashed');
+      }
+      return `${describeOutcome('shared soak', outcome)}; ${moved} tasks moved`;
+    });
   });
 
   it(`runs ${SQLITE_TASKS} mixed tasks on the SQLite store (retainFinished ${SQLITE_RETAIN}): nothing lost, the file bounded (seed ${SEED})`, {

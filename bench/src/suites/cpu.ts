@@ -21,7 +21,7 @@ import {
  * are purely CPU-bound, since the in-process baseline would overlap one agent's model wait with another's work
  * and so cap the measurable speedup below the 2.0× a pure CPU load allows).
  */
-function cpuTurns(slices: number, modelMs = 1) {
+export function cpuTurns(slices: number, modelMs = 1) {
   return [
     ...Array.from({ length: slices }, () => ({
       toolCalls: [{ name: 'burn', arguments: { rounds: 10 * ROUNDS_PER_MS } }],
@@ -32,7 +32,7 @@ function cpuTurns(slices: number, modelMs = 1) {
 }
 
 /** The same agent on the main thread: the worker entry called directly, as a host without workers would. */
-async function inProcess(agents: number, slices: number, modelMs = 1): Promise<void> {
+export async function inProcess(agents: number, slices: number, modelMs = 1): Promise<void> {
   await Promise.all(
     Array.from({ length: agents }, (_, index) => {
       const { port1, port2 } = new MessageChannel();
@@ -66,7 +66,7 @@ async function warmSupervisor(turns: unknown[], threads: number) {
 }
 
 /** Delegates `agents` CPU agents in one session and waits for all of them. */
-async function runAgents(supervisor: Supervisor, agents: number, slices: number): Promise<void> {
+export async function runAgents(supervisor: Supervisor, agents: number, slices: number): Promise<void> {
   const session = supervisor.session('cpu');
   const ids = Array.from({ length: agents }, () =>
     session.delegate({ goal: 'cpu', maxIterations: slices + 1 }),
@@ -75,7 +75,7 @@ async function runAgents(supervisor: Supervisor, agents: number, slices: number)
 }
 
 /** Median wall time (ms) of `rounds` runs of `run`, each from a collected heap. */
-async function medianWallMs(rounds: number, run: () => Promise<unknown>): Promise<number> {
+export async function medianWallMs(rounds: number, run: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
     gc();
@@ -90,7 +90,7 @@ async function medianWallMs(rounds: number, run: () => Promise<unknown>): Promis
  * Loads the toolset and JIT-compiles the tool in every thread, as the in-process baseline already is on the
  * main thread: both sides are measured warm.
  */
-async function warm(supervisor: Supervisor, threads: number): Promise<void> {
+export async function warm(supervisor: Supervisor, threads: number): Promise<void> {
   const session = supervisor.session('warm-up');
   const ids = Array.from({ length: threads * 2 }, () =>
     session.delegate({ goal: 'warm', maxIterations: 21 }),

@@ -39,7 +39,7 @@ export type {
   PoolOptions,
   SupervisorOptions,
 } from './options.js';
-export { DEFAULT_LIMITS } from './options.js';
+export { DEFAULT_AGENTS_PER_THREAD, DEFAULT_LIMITS, DEFAULT_MAX_THREADS } from './options.js';
 export type { CheckOptions, CollectOptions, ResumeOptions } from './session.js';
 export { Session } from './session.js';
 export type { SqliteStore, SqliteStoreOptions } from './stores/sqlite-store.js';

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from './errors.js';
 import { DEFAULT_LIMITS, resolveOptions, resolveSpecifier } from './options.js';
@@ -19,7 +20,8 @@ describe('resolveOptions', () => {
       outputLineChars: 500,
       defaultTimeoutMs: 30 * 60_000,
     });
-    expect(resolved.pool.maxThreads).toBeGreaterThanOrEqual(8);
+    expect(resolved.pool.maxThreads).toBe(Math.max(1, availableParallelism() - 1));
+    expect(resolved.pool.maxThreads * resolved.pool.agentsPerThread).toBeGreaterThanOrEqual(64);
   });
 
   it('names the offending option, what was expected and the value given', () => {
@@ -80,6 +82,21 @@ describe('resolveOptions', () => {
 
   it('keeps minThreads within maxThreads', () => {
     expect(resolveOptions({ model, pool: { maxThreads: 1 } }).pool.minThreads).toBe(1);
+  });
+
+  it('shares threads by default, and keeps one agent per thread when maxThreads alone is given', () => {
+    expect(resolveOptions({ model }).pool.agentsPerThread).toBe(64);
+    expect(resolveOptions({ model, pool: { maxThreads: 4 } }).pool.agentsPerThread).toBe(1);
+    expect(resolveOptions({ model, pool: { agentsPerThread: 8 } }).pool).toMatchObject({
+      agentsPerThread: 8,
+      maxThreads: Math.max(1, availableParallelism() - 1),
+    });
+    expect(() => resolveOptions({ model, pool: { agentsPerThread: 0 } })).toThrow(
+      'pool.agentsPerThread must be an integer from 1 to 10000, got 0 (number)',
+    );
+    expect(() => resolveOptions({ model, pool: { agentsPerThreads: 2 } as never })).toThrow(
+      /did you mean "pool.agentsPerThread"/,
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ModelSpec, modelSpecSchema, type ToolsetSpec } from '@errand/worker';
@@ -90,14 +91,35 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxCheckpointChars: 2_000_000,
 });
 
+/**
+ * Threads when `pool.maxThreads` is not given: one per core but one, so that busy agents leave a core to the
+ * host's main thread (its event-loop p99 stays near idle, BENCHMARKS.md).
+ */
+export const DEFAULT_MAX_THREADS = Math.max(1, availableParallelism() - 1);
+/**
+ * Agents per thread when neither `pool.maxThreads` nor `pool.agentsPerThread` is given: 64 model-waiting agents
+ * run at once even on one thread (a waiting agent costs well under a megabyte, BENCHMARKS.md `scale`).
+ */
+export const DEFAULT_AGENTS_PER_THREAD = 64;
+
 /** The worker pool. */
 export interface PoolOptions {
   /**
-   * Agents running at once. Agents mostly wait on their model, so this is not tied to the core count.
-   * Each running agent holds one thread (and its memory) for its whole run.
-   * @default 8
+   * Worker threads. Agents running at once are `maxThreads × agentsPerThread`.
+   * @default the number of cores minus one, at least 1 (`os.availableParallelism() - 1`), so that busy agents
+   * leave a core to the host's main thread
    */
   maxThreads?: number;
+  /**
+   * Agents one thread runs at once (Piscina's `concurrentTasksPerWorker`). Agents mostly wait on their model, so
+   * many share a thread cheaply; a CPU-bound tool holds its whole thread while it runs. When a thread dies (a
+   * hard cancel, `process.exit`, out of memory), the other agents on it move to another thread from their last
+   * checkpoint, losing at most their iteration in progress.
+   * @default 64 when `maxThreads` is not given either; 1 when `maxThreads` is given (it then keeps its old
+   * meaning: one agent per thread)
+   * @example { maxThreads: 2, agentsPerThread: 32 } // 64 agents at once on two threads
+   */
+  agentsPerThread?: number;
   /** Threads kept warm when idle. @default 1 */
   minThreads?: number;
   /** How long an idle thread is kept (starting one costs ~27 ms). @default 60_000 */
@@ -242,6 +264,7 @@ const limitsSchema = z
 const poolSchema = z
   .object({
     maxThreads: count(1_024),
+    agentsPerThread: count(10_000),
     minThreads: z.number().int().nonnegative().max(1_024),
     idleTimeoutMs: z.number().int().nonnegative(),
     idleTimeout: z.number().int().nonnegative(),
@@ -319,6 +342,7 @@ export interface ResolvedOptions {
 /** Pool options after defaults. */
 export interface ResolvedPool {
   maxThreads: number;
+  agentsPerThread: number;
   niceIncrement: number;
   minThreads: number;
   idleTimeoutMs: number;
@@ -334,10 +358,12 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     throw new InvalidInputError('options', options, `must be an object, got ${describeValue(options)}`);
   const parsed = { data: parseOrThrow(optionsSchema, options, 'option') };
   const limits = { ...DEFAULT_LIMITS, ...stripUndefined(parsed.data.limits ?? {}) } as Limits;
-  const maxThreads = parsed.data.pool?.maxThreads ?? 8;
   const given = parsed.data.pool;
+  const maxThreads = given?.maxThreads ?? DEFAULT_MAX_THREADS;
   const pool: ResolvedPool = {
     maxThreads,
+    agentsPerThread:
+      given?.agentsPerThread ?? (given?.maxThreads === undefined ? DEFAULT_AGENTS_PER_THREAD : 1),
     minThreads: Math.min(given?.minThreads ?? 1, maxThreads),
     idleTimeoutMs: given?.idleTimeoutMs ?? given?.idleTimeout ?? 60_000,
     niceIncrement: given?.niceIncrement ?? 10,

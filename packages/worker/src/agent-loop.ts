@@ -55,7 +55,9 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
     usage: undefined as Usage | undefined,
   };
   /** Steering received (and acknowledged) but not yet in the conversation; joins it at the next safe point. */
-  const received: string[] = [];
+  const received: Array<{ seq: number; text: string }> = [];
+  /** The highest steering `seq` in the conversation, for checkpoints (a moved run gets the later ones again). */
+  let steerSeq = 0;
 
   /**
    * `boundary` is true before a model call: output is flushed there so the host sees everything up to the step
@@ -68,7 +70,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
     const fresh = options.inbox.drain();
     for (const steering of fresh) {
       output.push({ kind: 'steer_ack', seq: steering.seq, text: steering.text });
-      received.push(steering.text);
+      received.push(steering);
     }
     // Acks go out at once: the host waits on them to tell queued steering from delivered.
     if (boundary || fresh.length > 0) output.flush();
@@ -76,8 +78,10 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
     return fresh.map((steering) => steering.text);
   };
   const injectSteering = () => {
-    for (const text of received.splice(0))
+    for (const { seq, text } of received.splice(0)) {
       messages.push({ role: 'user', content: `${STEERING_PREFIX} ${text}` });
+      steerSeq = Math.max(steerSeq, seq);
+    }
   };
   const outcome = (fields: Omit<TaskOutcome, 'iterations' | 'usage'>): TaskOutcome => {
     const ended: TaskOutcome = { ...fields, iterations: state.iterations };
@@ -137,13 +141,15 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<TaskOutco
     }
     // The iteration is complete: hand over what the next model call will build on (with the flush before that
     // call, or the last one if the task ends here), so a crash loses at most the iteration in progress.
-    output.checkpoint(takeCheckpoint(messages, state.iterations, options.maxCheckpointChars));
+    output.checkpoint(takeCheckpoint(messages, state.iterations, options.maxCheckpointChars, steerSeq));
     return undefined;
   };
 
   try {
     while (state.iterations < options.maxIterations) {
       const iterationStart = spanClock();
+      // Back-pressure on a shared thread waits here, where this agent can yield to its co-tenants.
+      await output.credit();
       checkpoint(true);
       injectSteering();
       const iteration = state.iterations + 1;

@@ -37,6 +37,14 @@ export class CancelToken {
     return true;
   }
 
+  /**
+   * Marks the task as inside (or out of) a tool's synchronous code, in the control block: if the thread stops
+   * yielding meanwhile, the host knows which task to leave on it (`CONTROL.busy`).
+   */
+  busy(inside: boolean): void {
+    Atomics.store(this.#control, CONTROL.busy, inside ? 1 : 0);
+  }
+
   /** Throws {@link StopRequested} when a stop was asked for. */
   throwIfRequested(): void {
     if (this.requested()) throw this.error();

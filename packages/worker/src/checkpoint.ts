@@ -19,9 +19,11 @@ export function takeCheckpoint(
   messages: readonly ModelMessage[],
   iterations: number,
   maxChars: number,
+  steerSeq = 0,
 ): ConversationCheckpoint {
+  const seq = steerSeq > 0 ? { steerSeq } : {};
   let json = JSON.stringify(messages);
-  if (json.length <= maxChars) return { iterations, messages: json };
+  if (json.length <= maxChars) return { iterations, messages: json, ...seq };
   const copy = messages.map((message) => ({ ...message }));
   let size = json.length;
   const shrink = (index: number) => {
@@ -42,7 +44,7 @@ export function takeCheckpoint(
     copy.splice(2, 1);
     json = JSON.stringify(copy);
   }
-  return { iterations, messages: json };
+  return { iterations, messages: json, ...seq };
 }
 
 /** The messages a resumed run starts from: the checkpointed conversation and a note that it was resumed. */

@@ -11,17 +11,27 @@ const SAMPLE_EVERY_MS = 2;
  * checkpoints cannot be watched from inside its own thread.
  */
 export class MemoryGuard {
+  /**
+   * The guards of the tasks running in this thread. The memory is the thread's, so one timer samples it for all
+   * of them (a thread running a thousand agents would otherwise read V8's statistics ten thousand times a
+   * second); past a limit, the oldest guard's task is the one ended (a sample from `tick` names its own task).
+   */
+  static readonly #live = new Set<MemoryGuard>();
+  static #timer: NodeJS.Timeout | undefined;
+
   readonly #limit: number;
   readonly #onExceeded: (message: string) => void;
-  readonly #timer: NodeJS.Timeout;
   #sampledAt = 0;
   #tripped = false;
 
   constructor(limitBytes: number, onExceeded: (message: string) => void, intervalMs = 100) {
     this.#limit = limitBytes;
     this.#onExceeded = onExceeded;
-    this.#timer = setInterval(() => this.check(), intervalMs);
-    this.#timer.unref();
+    MemoryGuard.#live.add(this);
+    MemoryGuard.#timer ??= setInterval(() => {
+      const external = getHeapStatistics().external_memory;
+      for (const guard of MemoryGuard.#live) if (guard.#judge(external)) return;
+    }, intervalMs).unref();
   }
 
   /** One clock read, and a sample when the last one is {@link SAMPLE_EVERY_MS} old. */
@@ -33,17 +43,24 @@ export class MemoryGuard {
   }
 
   check(): void {
-    if (this.#tripped) return;
-    const external = getHeapStatistics().external_memory;
-    if (external <= this.#limit) return;
+    this.#judge(getHeapStatistics().external_memory);
+  }
+
+  /** Ends the thread through `onExceeded` when `external` is past the limit; true if it did. */
+  #judge(external: number): boolean {
+    if (this.#tripped || external <= this.#limit) return false;
     this.#tripped = true;
     const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
     this.#onExceeded(
       `out of memory: ${mb(external)} MB held outside the heap (Buffers, ArrayBuffers); the limit is pool.maxExternalMb = ${mb(this.#limit)}`,
     );
+    return true;
   }
 
   close(): void {
-    clearInterval(this.#timer);
+    MemoryGuard.#live.delete(this);
+    if (MemoryGuard.#live.size > 0) return;
+    clearInterval(MemoryGuard.#timer);
+    MemoryGuard.#timer = undefined;
   }
 }

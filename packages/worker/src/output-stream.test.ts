@@ -1,7 +1,7 @@
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { EAGER_POSTS, MAX_CHUNK_CHARS, OutputStream } from './output-stream.js';
-import type { WorkerMessage } from './protocol.js';
+import { EAGER_POSTS, MAX_CHUNK_CHARS, OutputStream, WINDOW_BATCHES } from './output-stream.js';
+import { CONTROL, type WorkerMessage } from './protocol.js';
 
 // Redaction reads secret-looking variables once, on first use: plant the key before any test runs.
 const PLANTED = 'sk-abcdefghijklmnopqrstuvwxyz123456';
@@ -148,6 +148,41 @@ describe('OutputStream', () => {
     expect(drain(port1)).toHaveLength(10);
     for (let index = 0; index < 100; index++) stream.emit({ kind: 'log', text: `${index}` });
     expect(drain(port1)).toHaveLength(EAGER_POSTS - 10);
+    port1.close();
+  });
+
+  it('on a shared thread, waits for credit without blocking, past the window only, until half of it is taken in', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
+    const stream = new OutputStream(port2, 1, 10_000, { control, shared: true });
+    // Within the window: no wait. Past it (and below the synchronous last resort at twice the window): a wait.
+    for (let index = 0; index < WINDOW_BATCHES; index++) stream.push({ kind: 'log', text: `${index}` });
+    await stream.credit();
+    for (let index = 0; index < 10; index++) stream.push({ kind: 'log', text: `more ${index}` });
+    let done = false;
+    const waiting = stream.credit().then(() => {
+      done = true;
+    });
+    // The event loop still turns (a co-tenant would run): the wait is asynchronous.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(done).toBe(false);
+    // The parent takes in enough batches to leave half the window in flight.
+    Atomics.store(control, CONTROL.consumed, WINDOW_BATCHES / 2 + 10);
+    Atomics.notify(control, CONTROL.consumed);
+    await waiting;
+    expect(done).toBe(true);
+    expect(drain(port1).length).toBe(WINDOW_BATCHES + 10);
+    port1.close();
+  });
+
+  it('lets a stop end a credit wait', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
+    const stream = new OutputStream(port2, 1, 10_000, { control, shared: true });
+    for (let index = 0; index <= WINDOW_BATCHES; index++) stream.push({ kind: 'log', text: `${index}` });
+    const waiting = stream.credit();
+    Atomics.store(control, CONTROL.stop, 1);
+    await waiting;
     port1.close();
   });
 });

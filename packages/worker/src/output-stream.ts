@@ -36,6 +36,16 @@ const BATCH_CHARS = WINDOW_CHARS / 4;
 /** Longest single wait for the parent before the stop flag is looked at again. */
 const CREDIT_WAIT_MS = 50;
 
+/** `Atomics.waitAsync` (Node 16+; its type is in lib ES2024, newer than this package's lib). */
+interface AtomicsWaitAsync {
+  waitAsync(
+    array: Int32Array,
+    index: number,
+    value: number,
+    timeoutMs: number,
+  ): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
 /** Share of the heap limit past which buffered output is posted at once: the heap may be about to run out. */
 const HEAP_NEARLY_FULL = 0.9;
 /** Checkpoints between two heap checks (reading heap statistics costs about a microsecond). */
@@ -62,7 +72,9 @@ export class OutputStream {
   #batchChars = 0;
   /** The control block, whose `consumed` slot the parent advances as it takes batches in. */
   readonly #control: Int32Array | undefined;
-  readonly #memory: { tick(): void } | undefined;
+  #memory: { tick(): void } | undefined;
+  /** Other tasks share the thread: a synchronous wait would freeze them too (see {@link OutputStream.credit}). */
+  readonly #shared: boolean;
   #posted = 0;
   /** Characters of each batch posted and not yet taken in, oldest first. */
   #inFlight: number[] = [];
@@ -73,13 +85,19 @@ export class OutputStream {
     port: MessagePort,
     batchSize: number,
     flushMs: number,
-    options: { control?: Int32Array; memory?: { tick(): void } } = {},
+    options: { control?: Int32Array; memory?: { tick(): void }; shared?: boolean } = {},
   ) {
     this.#port = port;
     this.#batchSize = batchSize;
     this.#flushMs = flushMs;
     this.#control = options.control;
     this.#memory = options.memory;
+    this.#shared = options.shared ?? false;
+  }
+
+  /** Samples `memory` on every push and tick from now on. */
+  watch(memory: { tick(): void }): void {
+    this.#memory = memory;
   }
 
   /** Buffers a chunk; posts the batch when it is full or its oldest item has waited `flushMs`. */
@@ -163,38 +181,69 @@ export class OutputStream {
     this.#posted += 1;
     this.#inFlight.push(chars);
     this.#inFlightChars += chars;
-    if (wait) this.#awaitCredit();
+    // On a shared thread the synchronous wait is the last resort, at twice the window: a loop that never
+    // yields freezes its co-tenants anyway, and its output must still be bounded. The agent loop waits
+    // asynchronously for the normal window at each step (`credit`).
+    if (wait) this.#awaitCredit(this.#shared ? 2 : 1);
+  }
+
+  /**
+   * Waits without blocking the thread while the parent is more than the window behind, until it is down to
+   * half of it; at once otherwise. The agent loop calls it before each step, so on a thread shared with other
+   * agents (`pool.agentsPerThread` > 1) back-pressure parks this agent only, never its co-tenants.
+   */
+  async credit(): Promise<void> {
+    const control = this.#control;
+    if (!control || !this.#shared) return;
+    let scale = 1;
+    for (;;) {
+      const consumed = Atomics.load(control, CONTROL.consumed);
+      if (!this.#behind(consumed, scale)) return;
+      scale = 0.5;
+      if (Atomics.load(control, CONTROL.stop) !== 0) return;
+      const waited = (Atomics as unknown as AtomicsWaitAsync).waitAsync(
+        control,
+        CONTROL.consumed,
+        consumed,
+        CREDIT_WAIT_MS,
+      );
+      if (waited.async) await waited.value;
+    }
   }
 
   /**
    * Blocks this thread (it is a worker: `Atomics.wait` is allowed, and a tool's synchronous loop could not
-   * yield anyway) while the parent is behind by more than the window, waking when it takes a batch in. A stop
-   * request ends the wait, so back-pressure never delays a cancel.
+   * yield anyway) while the parent is behind by more than `scale` windows, waking when it takes a batch in. A
+   * stop request ends the wait, so back-pressure never delays a cancel.
    */
-  #awaitCredit(): void {
+  #awaitCredit(scale: number): void {
     const control = this.#control;
     if (!control) return;
     // Over the window, wait until the parent is down to half of it: one wake-up per half window, not a thread
     // ping-pong per batch.
-    let chars = WINDOW_CHARS;
-    let batchLimit = WINDOW_BATCHES;
+    let limit = scale;
     for (;;) {
       const consumed = Atomics.load(control, CONTROL.consumed);
-      while (this.#posted - (this.#inFlight.length - this.#inFlightHead) < consumed) {
-        this.#inFlightChars -= this.#inFlight[this.#inFlightHead]!;
-        this.#inFlightHead += 1;
-      }
-      if (this.#inFlightHead > 1024 && this.#inFlightHead * 2 > this.#inFlight.length) {
-        this.#inFlight = this.#inFlight.slice(this.#inFlightHead);
-        this.#inFlightHead = 0;
-      }
-      const batches = this.#posted - consumed;
-      if ((this.#inFlightChars <= chars && batches <= batchLimit) || batches <= 1) return;
-      chars = WINDOW_CHARS / 2;
-      batchLimit = WINDOW_BATCHES / 2;
+      if (!this.#behind(consumed, limit)) return;
+      limit = scale / 2;
       if (Atomics.load(control, CONTROL.stop) !== 0) return;
       Atomics.wait(control, CONTROL.consumed, consumed, CREDIT_WAIT_MS);
     }
+  }
+
+  /** Forgets the batches the parent has taken in; true while more than `scale` windows are still in flight. */
+  #behind(consumed: number, scale: number): boolean {
+    while (this.#posted - (this.#inFlight.length - this.#inFlightHead) < consumed) {
+      this.#inFlightChars -= this.#inFlight[this.#inFlightHead]!;
+      this.#inFlightHead += 1;
+    }
+    if (this.#inFlightHead > 1024 && this.#inFlightHead * 2 > this.#inFlight.length) {
+      this.#inFlight = this.#inFlight.slice(this.#inFlightHead);
+      this.#inFlightHead = 0;
+    }
+    const batches = this.#posted - consumed;
+    if (batches <= 1) return false;
+    return this.#inFlightChars > WINDOW_CHARS * scale || batches > WINDOW_BATCHES * scale;
   }
 
   /** Posts a control message after everything buffered, keeping the port's order. */

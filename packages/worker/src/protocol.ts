@@ -88,9 +88,19 @@ export const CONTROL = {
    * when the parent falls too far behind: output is back-pressured, never buffered without bound.
    */
   consumed: 2,
+  /**
+   * Bumped every {@link HEARTBEAT_MS} by a timer of the task's thread: when it stops moving, something on that
+   * thread runs without yielding, and the host moves the thread's other tasks rather than let their steering
+   * and cancels wait on it.
+   */
+  beat: 3,
+  /** 1 while the task is inside a tool's synchronous code: the task to leave behind when its thread stalls. */
+  busy: 4,
   /** Int32 slots in the block. */
-  length: 3,
+  length: 5,
 } as const;
+/** How often a worker thread bumps the `beat` slot of each task it runs. */
+export const HEARTBEAT_MS = 20;
 /** Control value: the host cancelled the task. */
 export const STOP_CANCEL = 1;
 /** Control value: the task ran past its `timeoutMs`. */
@@ -108,6 +118,12 @@ export type WorkerMessage =
   | { kind: 'start'; at: number }
   /** The thread is about to end itself (e.g. out of memory outside the heap): why, for the task's error. */
   | { kind: 'fatal'; message: string }
+  /**
+   * This task's own code is ending the thread (`process.exit` in a tool, or an uncaught error from its code, found
+   * through the task's `AsyncLocalStorage` store in `process.on('exit')`): it is the culprit, and the other tasks
+   * on the thread move to another one. `how` says which, e.g. `process.exit(3)`.
+   */
+  | { kind: 'exiting'; how: string }
   | { kind: 'chunks'; chunks: OutputChunk[]; progress?: Progress; checkpoint?: ConversationCheckpoint };
 
 /**
@@ -119,6 +135,11 @@ export interface ConversationCheckpoint {
   iterations: number;
   /** `ModelMessage[]` as JSON, at most `maxCheckpointChars` long. */
   messages: string;
+  /**
+   * The highest steering `seq` of this run already in `messages`: a run moved to another thread from this
+   * checkpoint gets the later ones again. Absent when none was.
+   */
+  steerSeq?: number;
 }
 
 /**
@@ -216,6 +237,11 @@ export interface TaskPayload {
   maxCheckpointChars: number;
   /** Memory outside the V8 heap (Buffers, ArrayBuffers) past which the thread is ended as out of memory. */
   maxExternalBytes: number;
+  /**
+   * The thread may run other tasks at the same time (`pool.agentsPerThread` > 1): output back-pressure must then
+   * wait asynchronously wherever it can, never park the thread's event loop under its co-tenants.
+   */
+  shared?: boolean;
   /** Start from this conversation instead of the goal alone (a resumed task). */
   resume?: ConversationCheckpoint;
   bridge?: BridgeSpec;

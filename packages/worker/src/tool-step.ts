@@ -66,7 +66,15 @@ export async function runTool(
   };
   let value: unknown;
   try {
-    value = await abortable(Promise.resolve(tool.definition.run(parsed.data, ctx)), token.signal);
+    // Only the synchronous part is marked: an awaiting tool lets its co-tenants run.
+    token.busy(true);
+    let returned: unknown;
+    try {
+      returned = tool.definition.run(parsed.data, ctx);
+    } finally {
+      token.busy(false);
+    }
+    value = await abortable(Promise.resolve(returned), token.signal);
   } catch (error) {
     if (error instanceof StopRequested || token.requested()) throw token.error();
     if (isToolError(error)) return reject(error.message);

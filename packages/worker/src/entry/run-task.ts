@@ -4,6 +4,7 @@
  * Errors are returned as data, never thrown: Piscina carries only name, message and stack across threads, so
  * a thrown error would lose its code.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { runAgentLoop } from '../agent-loop.js';
 import { CancelToken } from '../cancel-token.js';
 import { LoopError, toWireError } from '../errors.js';
@@ -11,7 +12,7 @@ import { Inbox } from '../inbox.js';
 import { loadModel } from '../load-model.js';
 import { MemoryGuard } from '../memory-guard.js';
 import { OutputStream } from '../output-stream.js';
-import type { TaskOutcome, TaskPayload } from '../protocol.js';
+import { CONTROL, HEARTBEAT_MS, type TaskOutcome, type TaskPayload } from '../protocol.js';
 import { redact, registerSecretEnv } from '../redact.js';
 import { loadToolsets } from '../toolset.js';
 
@@ -21,12 +22,58 @@ import { loadToolsets } from '../toolset.js';
  * synchronous, so it lands before the thread is gone). One listener for the thread, however many tasks.
  */
 const live = new Set<OutputStream>();
-process.on('exit', () => {
+/**
+ * The task whose code is running, however deep in its awaits and timers. Several tasks may share the thread
+ * (`pool.agentsPerThread`): when one of them calls `process.exit`, the 'exit' listener runs inside that call,
+ * so the store names the culprit, and the host moves the others to another thread instead of failing them.
+ */
+const running = new AsyncLocalStorage<OutputStream>();
+/** Set when an error nobody caught is about to end the thread (the store is that of the code that threw). */
+let uncaught = false;
+process.on('uncaughtExceptionMonitor', () => {
+  uncaught = true;
+});
+process.on('exit', (code) => {
+  // Posted before the flushes below: the host reads the whole port when the thread is gone.
+  const how = uncaught ? 'an uncaught error' : `process.exit(${typeof code === 'number' ? code : 0})`;
+  running.getStore()?.post({ kind: 'exiting', how });
   // No waiting for the parent here: the thread is going away either way.
   for (const output of live) output.flush(false);
 });
 
+/**
+ * Control blocks of the tasks running in this thread, whose `beat` slot one timer bumps: a thread that stops
+ * yielding stops beating, which the host sees without any message getting through.
+ */
+const beating = new Set<Int32Array>();
+let heart: NodeJS.Timeout | undefined;
+
+function beat(): void {
+  for (const control of beating) Atomics.add(control, CONTROL.beat, 1);
+}
+
 export default async function runTask(payload: TaskPayload): Promise<TaskOutcome> {
+  const control = new Int32Array(payload.control);
+  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs, {
+    control,
+    shared: payload.shared === true,
+  });
+  // Only shared threads beat: with one task per thread there are no co-tenants to move.
+  if (payload.shared) {
+    beating.add(control);
+    heart ??= setInterval(beat, HEARTBEAT_MS).unref();
+  }
+  try {
+    return await running.run(output, () => runInStore(payload, output));
+  } finally {
+    if (beating.delete(control) && beating.size === 0) {
+      clearInterval(heart);
+      heart = undefined;
+    }
+  }
+}
+
+async function runInStore(payload: TaskPayload, output: OutputStream): Promise<TaskOutcome> {
   const control = new Int32Array(payload.control);
   const token = new CancelToken(control);
   const memory = new MemoryGuard(payload.maxExternalBytes, (message) => {
@@ -35,7 +82,7 @@ export default async function runTask(payload: TaskPayload): Promise<TaskOutcome
     output.flush(false);
     process.exit(1);
   });
-  const output = new OutputStream(payload.port, payload.batchSize, payload.flushMs, { control, memory });
+  output.watch(memory);
   const inbox = new Inbox(payload.port, control, token);
   output.post({ kind: 'start', at: Date.now() });
   live.add(output);
