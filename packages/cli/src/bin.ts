@@ -229,7 +229,7 @@ program
   )
   .option(
     '--concurrency <n>',
-    "tasks at once (default: the pool's maxThreads)",
+    "tasks at once, one thread each (default: the pool's capacity, maxThreads × agentsPerThread)",
     integerFlag('--concurrency', 1),
   )
   .option(

@@ -29,7 +29,10 @@ export interface ErrandWorkerOptions {
    * (profiles) and `toolsets` are the allow-list goals are resolved against; `limits` and `pool` apply here.
    */
   config: SupervisorOptions;
-  /** Jobs run at once (and worker threads). @default the config's `pool.maxThreads` (8) */
+  /**
+   * Jobs run at once, one worker thread each. @default the config pool's capacity (`maxThreads ×
+   * agentsPerThread`, defaults filled in), run on that pool as configured
+   */
   concurrency?: number;
   /** On `drain()`, how long running tasks may take to finish before they are handed back. @default 30_000 */
   drainMs?: number;
@@ -91,7 +94,11 @@ export class ErrandWorker {
     const resolved = resolveOptions({
       ...options.config,
       executor: { kind: 'piscina' },
-      pool: { ...options.config.pool, maxThreads: parts.concurrency },
+      // Without --concurrency the worker takes as many jobs as its pool runs at once (the config's pool as
+      // given); with it, one thread per job, as many as asked.
+      ...(options.concurrency === undefined
+        ? {}
+        : { pool: { ...options.config.pool, maxThreads: parts.concurrency } }),
     });
     this.#resolved = resolved;
     this.#reporter = new RunReporter(this.#link, resolved.limits.maxResultChars, this.#onError);
@@ -165,7 +172,7 @@ export class ErrandWorker {
       throw error instanceof UnavailableError ? error : new UnavailableError(endpoint, String(error));
     }
     const keys = new Keys(queue);
-    const concurrency = options.concurrency ?? options.config.pool?.maxThreads ?? 8;
+    const concurrency = options.concurrency ?? poolCapacity(options.config);
     const link = new Link(command.client, keys, `worker-${randomUUID()}`);
     const worker = new ErrandWorker(options, { link, subscriber: subscriber.client, concurrency });
     await subscriber.client.subscribe(keys.control);
@@ -315,4 +322,10 @@ export class ErrandWorker {
       run.data.cancelGraceMs,
     );
   }
+}
+
+/** Agents the config's pool runs at once (`maxThreads × agentsPerThread`, with the defaults filled in). */
+function poolCapacity(config: ErrandWorkerOptions['config']): number {
+  const { pool } = resolveOptions({ ...config, executor: { kind: 'piscina' } });
+  return pool.maxThreads * pool.agentsPerThread;
 }
