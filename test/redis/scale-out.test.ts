@@ -1,5 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import { Supervisor } from '@errand/core';
+import { DEFAULT_AGENTS_PER_THREAD, DEFAULT_MAX_THREADS, Supervisor } from '@errand/core';
 import { afterEach, expect, it } from 'vitest';
 import { fixture } from '../helpers.js';
 import {
@@ -44,6 +44,16 @@ describeRedis('scale-out on BullMQ', () => {
       expect.objectContaining({ code: 'not_found' }),
     );
   }, 120_000);
+
+  it('takes as many jobs at once as its pool runs when --concurrency is not given', async () => {
+    const sized = await startWorker(
+      newQueue('capacity'),
+      workerConfig({ pool: { maxThreads: 2, agentsPerThread: 3 } }),
+    );
+    expect(sized.stderr()).toContain('concurrency 6,');
+    const defaults = await startWorker(newQueue('capacity-default'), workerConfig());
+    expect(defaults.stderr()).toContain(`concurrency ${DEFAULT_MAX_THREADS * DEFAULT_AGENTS_PER_THREAD},`);
+  }, 60_000);
 
   it('ends a goal naming a toolset or profile the worker does not have invalid_input', async () => {
     const queue = newQueue('refuse');
