@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { describeValue, InvalidInputError, StoreLockedError } from '../errors.js';
+import type { TaskRow } from './record-index.js';
 import { migrate, readSchemaState, SCHEMA_VERSION } from './sqlite-schema.js';
 import { isHeld } from './store-lock.js';
 
@@ -107,6 +108,25 @@ export function openDatabase(path: string): BetterSqlite3.Database {
     throw ioError(path, 'it cannot be prepared as a task store', error);
   }
   return db;
+}
+
+/**
+ * Opens the file on this thread (lock, checks, migration: {@link openDatabase}), reads every record row, oldest
+ * first, and closes it again, for the writer thread to take over.
+ */
+export function readStoreRows(path: string): TaskRow[] {
+  const db = openDatabase(path);
+  try {
+    return db
+      .prepare<[], TaskRow>(
+        'SELECT id, session_id, status, created_at, ended_at, finish_seq, data FROM tasks ORDER BY seq',
+      )
+      .all();
+  } catch (error) {
+    throw ioError(path, 'its records cannot be read', error);
+  } finally {
+    db.close();
+  }
 }
 
 /** Throws, touching nothing, when a file exists at `path` and is not a SQLite database. */

@@ -3,7 +3,7 @@ import { isTerminal, type TaskStatus } from '../task-state.js';
 import type { Checkpoint, TaskRecord, TaskRecordPatch, TaskStore } from '../task-store.js';
 import { FinishedLog } from './finished-log.js';
 import { RecordIndex, type TaskRow } from './record-index.js';
-import { prepareStorePath } from './sqlite-file.js';
+import { prepareStorePath, readStoreRows } from './sqlite-file.js';
 import { hold, release } from './store-lock.js';
 import { type TaskRowValues, WriteQueue } from './write-queue.js';
 import type { WriterProbe } from './writer-protocol.js';
@@ -91,7 +91,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions): Sqli
     );
   const file = prepareStorePath(path);
   const queue = new WriteQueue(file.path, maxBatch, options.onError, (id) => store?.rowOf(id));
-  const { writer, rows } = WriterThread.open(file.path, (seq, error) => queue.done(seq, error));
+  const { writer, rows } = WriterThread.open(
+    file.path,
+    (seq, error) => queue.done(seq, error),
+    () => readStoreRows(file.path),
+  );
   hold(file.realPath);
   let store: SqliteTaskStore | undefined;
   try {

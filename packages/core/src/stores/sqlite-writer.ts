@@ -7,7 +7,6 @@ import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidInputError, StoreLockedError } from '../errors.js';
-import type { TaskRow } from './record-index.js';
 import { openDatabase } from './sqlite-file.js';
 import type {
   TaskRowValues,
@@ -17,6 +16,7 @@ import type {
   WriterEvent,
   WriterReply,
 } from './writer-protocol.js';
+import { GO, GO_OPEN } from './writer-protocol.js';
 
 const UPSERT_TASK = `INSERT INTO tasks (id, session_id, status, created_at, ended_at, finish_seq, data)
   VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -42,17 +42,16 @@ function post(event: WriterEvent): void {
   port?.postMessage(event);
 }
 
+// The host reads the records itself while this thread starts, then hands the file over: wait for its word.
+Atomics.wait(flag, GO, 0);
 let db: BetterSqlite3.Database | undefined;
-try {
-  db = openDatabase(path);
-  const rows = db
-    .prepare<[], TaskRow>(
-      'SELECT id, session_id, status, created_at, ended_at, finish_seq, data FROM tasks ORDER BY seq',
-    )
-    .all();
-  reply({ ok: true, value: rows });
-} catch (error) {
-  reply({ ok: false, error: toWire(error) });
+if (Atomics.load(flag, GO) === GO_OPEN) {
+  try {
+    db = openDatabase(path);
+    reply({ ok: true, value: [] });
+  } catch (error) {
+    reply({ ok: false, error: toWire(error) });
+  }
 }
 
 if (db && port) {

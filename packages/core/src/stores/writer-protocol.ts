@@ -12,11 +12,18 @@ export type TaskRowValues = [
   data: string,
 ];
 
+/** The signal's second slot: 0 until the host has read the records, then {@link GO_OPEN} or {@link GO_ABORT}. */
+export const GO = 1;
+/** The host has read the records and closed its connection: open the file. */
+export const GO_OPEN = 1;
+/** The host's read failed: end without touching the file. */
+export const GO_ABORT = 2;
+
 /** What the writer thread starts with. */
 export interface WriterData {
   /** The store file, absolute, already checked by the host thread (`prepareStorePath`). */
   path: string;
-  /** One Int32: the writer sets it to 1 and notifies after each synchronous reply. */
+  /** Two Int32s: the writer sets the first to 1 and notifies after each synchronous reply; the second is {@link GO}. */
   signal: SharedArrayBuffer;
   /** Where synchronous replies go; the host reads them with `receiveMessageOnPort` after `Atomics.wait`. */
   replies: MessagePort;

@@ -12,6 +12,7 @@ import type {
   WriterProbe,
   WriterReply,
 } from './writer-protocol.js';
+import { GO, GO_ABORT, GO_OPEN } from './writer-protocol.js';
 
 /** How long the open may take (thread start, lock, migration, reading every record) before it is given up. */
 const OPEN_TIMEOUT_MS = 60_000;
@@ -60,6 +61,7 @@ export class WriterThread {
   static open(
     path: string,
     onDone: (seq: number, error: Error | undefined) => void,
+    readRows: () => TaskRow[],
   ): { writer: WriterThread; rows: TaskRow[] } {
     const entry = writerEntry();
     // A missing entry would only show as the open timing out a minute later: say what is wrong at once.
@@ -67,12 +69,26 @@ export class WriterThread {
       throw new Error(
         `the SQLite store's writer thread file ${fileURLToPath(entry)} is missing: build @errand/core`,
       );
-    const signal = new SharedArrayBuffer(4);
+    const signal = new SharedArrayBuffer(8);
     const { port1, port2 } = new MessageChannel();
     const data: WriterData = { path, signal, replies: port2 };
     // No inherited flags: the host's own (`--input-type`, loaders, `--require` hooks) are not for this thread's code.
     const worker = new Worker(entry, { workerData: data, transferList: [port2], execArgv: [] });
-    const writer = new WriterThread(worker, port1, new Int32Array(signal), onDone);
+    const flag = new Int32Array(signal);
+    const writer = new WriterThread(worker, port1, flag, onDone);
+    // The thread starts (tens of milliseconds) while this thread reads every record with its own short-lived
+    // connection, which a structured clone of the rows from the thread would cost as much again.
+    let rows: TaskRow[];
+    try {
+      rows = readRows();
+    } catch (error) {
+      Atomics.store(flag, GO, GO_ABORT);
+      Atomics.notify(flag, GO);
+      port1.close();
+      throw error;
+    }
+    Atomics.store(flag, GO, GO_OPEN);
+    Atomics.notify(flag, GO);
     let reply: OpenReply;
     try {
       reply = writer.#await(OPEN_TIMEOUT_MS, 'open the store file') as OpenReply;
@@ -87,7 +103,7 @@ export class WriterThread {
       throw fromWire(reply.error);
     }
     writer.#listen();
-    return { writer, rows: reply.value };
+    return { writer, rows };
   }
 
   /** Batches posted and not yet acknowledged. */
