@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { Session } from '@errand/core';
 import { Supervisor, type SupervisorOptions } from '@errand/core';
 import { roundsPerMs } from './fixtures/bench-toolset.js';
 
@@ -51,6 +52,26 @@ export async function loopDelayP99(work: () => Promise<unknown>): Promise<number
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Steers running task `id` and waits for `supervisor`'s steer-delivered event, then cancels it and waits for the
+ * terminal state: the two latencies, in milliseconds.
+ */
+export async function steerThenCancel(
+  supervisor: Supervisor,
+  session: Session,
+  id: string,
+): Promise<{ steerMs: number; cancelMs: number }> {
+  const delivered = new Promise<number>((resolve) =>
+    supervisor.once('steer-delivered', () => resolve(performance.now())),
+  );
+  const sent = performance.now();
+  session.steer(id, 'faster');
+  const steerMs = (await delivered) - sent;
+  const before = performance.now();
+  await session.cancel(id);
+  return { steerMs, cancelMs: performance.now() - before };
+}
 
 export function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();

@@ -1,4 +1,12 @@
-import { percentile, quick, type Result, ROUNDS_PER_MS, scriptedSupervisor, sleep } from '../harness.js';
+import {
+  percentile,
+  quick,
+  type Result,
+  ROUNDS_PER_MS,
+  scriptedSupervisor,
+  sleep,
+  steerThenCancel,
+} from '../harness.js';
 
 /** steer → steer_ack and cancel → terminal for an agent in a checkpointing CPU tool; hard cancel of one that never checkpoints. */
 export async function control(): Promise<Result[]> {
@@ -24,15 +32,9 @@ export async function control(): Promise<Result[]> {
     const id = session.delegate({ goal: 'burn', toolsets: ['bench'] });
     for await (const line of session.stream(id)) if (line.text.startsWith('→ burn')) break;
     await sleep(5);
-    const delivered = new Promise<number>((resolve) =>
-      supervisor.once('steer-delivered', () => resolve(performance.now())),
-    );
-    const sent = performance.now();
-    session.steer(id, 'faster');
-    steer.push((await delivered) - sent);
-    const before = performance.now();
-    await session.cancel(id);
-    cancel.push(performance.now() - before);
+    const { steerMs, cancelMs } = await steerThenCancel(supervisor, session, id);
+    steer.push(steerMs);
+    cancel.push(cancelMs);
   }
   for (let round = 0; round < Math.max(2, rounds / 4); round++) {
     const id = session.delegate({ goal: 'hang', model: 'hang', toolsets: ['bench'] });

@@ -15,6 +15,7 @@ import {
   ROUNDS_PER_MS,
   scriptedSupervisor,
   sleep,
+  steerThenCancel,
 } from '../harness.js';
 
 const REDIS_URL = process.env.ERRAND_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -244,15 +245,9 @@ async function control(client: Redis, rounds: number, config: string) {
       view.push(performance.now() - delegated);
       while (session.check(id).status !== 'running') await sleep(2);
       await sleep(20);
-      const delivered = new Promise<number>((resolve) =>
-        supervisor.once('steer-delivered', () => resolve(performance.now())),
-      );
-      const sent = performance.now();
-      session.steer(id, 'faster');
-      steer.push((await delivered) - sent);
-      const before = performance.now();
-      await session.cancel(id);
-      cancel.push(performance.now() - before);
+      const { steerMs, cancelMs } = await steerThenCancel(supervisor, session, id);
+      steer.push(steerMs);
+      cancel.push(cancelMs);
     }
     return { steer, cancel, view };
   } finally {
