@@ -48,7 +48,7 @@ let db: BetterSqlite3.Database | undefined;
 if (Atomics.load(flag, GO) === GO_OPEN) {
   try {
     db = openDatabase(path);
-    reply({ ok: true, value: [] });
+    reply({ ok: true, value: null });
   } catch (error) {
     reply({ ok: false, error: toWire(error) });
   }

@@ -1,5 +1,4 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { TaskRow } from './record-index.js';
 
 /** A record's row, in the column order of the writer's upsert. */
 export type TaskRowValues = [
@@ -67,8 +66,8 @@ export interface WireError {
 /** A synchronous reply. */
 export type WriterReply<T = unknown> = { ok: true; value: T } | { ok: false; error: WireError };
 
-/** The reply to the open: every record row, oldest first. */
-export type OpenReply = WriterReply<TaskRow[]>;
+/** The reply to the open: nothing but whether it worked (the host reads the records itself). */
+export type OpenReply = WriterReply<null>;
 
 /** Writer → host, asynchronously (the worker's message channel). */
 export type WriterEvent =

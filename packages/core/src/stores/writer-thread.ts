@@ -54,9 +54,10 @@ export class WriterThread {
   }
 
   /**
-   * Starts the thread and opens `path` (checked by `prepareStorePath`) on it; returns the thread and every
-   * record row, or throws the open's error rebuilt on this thread (`InvalidInputError`, `StoreLockedError`,
-   * or an `Error` naming the path). No thread is left behind when it throws.
+   * Starts the thread, runs `readRows` here while it starts, then has the thread open `path` (checked by
+   * `prepareStorePath`); returns the thread and the rows, or throws the read's error or the open's, rebuilt on
+   * this thread (`InvalidInputError`, `StoreLockedError`, or an `Error` naming the path). No thread is left
+   * behind when it throws.
    */
   static open(
     path: string,
